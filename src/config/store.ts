@@ -1,0 +1,220 @@
+// Configuration and small state (users, aliases) in one lowdb JSON file under the data folder.
+// Mail itself never goes here: spool and Maildir are plain files.
+// Changes are staged, validated key by key, and committed durably (see durable.ts);
+// a bad value is refused with an error naming the key, and the committed file stays as it was.
+import { Low } from 'lowdb';
+import { readFile, mkdir } from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
+import { join, dirname, basename } from 'node:path';
+import { writeFileDurable } from './durable.ts';
+import { schema, defaults, isSettingKey, type Settings, type SettingKey } from './schema.ts';
+
+export interface UserRecord {
+  /** scrypt hash in the form scrypt$N$r$p$salt$hash (base64). */
+  passwordHash: string;
+  /** Extra addresses beyond name@<each local domain>. */
+  addresses: string[];
+  /** Mailbox quota in bytes; absent means mailbox.defaultQuota. */
+  quota?: number;
+  /** Whether APOP logins are allowed (the secret itself lives in secrets/apop.json). */
+  apop: boolean;
+}
+
+export interface Db {
+  version: 1;
+  settings: Partial<Record<string, unknown>>;
+  users: Record<string, UserRecord>;
+  /** alias local part or full address → targets (local users or addresses). */
+  aliases: Record<string, string[]>;
+}
+
+export class ConfigError extends Error {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(`${key}: ${message}`);
+    this.key = key;
+  }
+}
+
+/** lowdb adapter whose writes survive a power cut (lowdb's own never fsyncs). */
+class DurableJsonFile {
+  readonly file: string;
+  constructor(file: string) {
+    this.file = file;
+  }
+  async read(): Promise<Db | null> {
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    try {
+      return JSON.parse(text) as Db;
+    } catch (err) {
+      throw new ConfigError(this.file, `not valid JSON (${(err as Error).message})`);
+    }
+  }
+  async write(data: Db): Promise<void> {
+    await writeFileDurable(this.file, JSON.stringify(data, null, 2) + '\n', 0o600);
+  }
+}
+
+function emptyDb(): Db {
+  return { version: 1, settings: {}, users: {}, aliases: {} };
+}
+
+/** Parse admin text for one key; throws ConfigError naming the key and the allowed values. */
+export function parseSetting(key: string, text: string): unknown {
+  if (!isSettingKey(key)) throw new ConfigError(key, `unknown key (see 'yubin config show --doc' for the list)`);
+  try {
+    return schema[key].kind.parse(text);
+  } catch (err) {
+    throw new ConfigError(key, `${JSON.stringify(text)} is not allowed: expected ${(err as Error).message}`);
+  }
+}
+
+/** Check every stored setting; returns one message per bad key. */
+export function validateSettings(stored: Partial<Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(stored)) {
+    if (!isSettingKey(key)) {
+      problems.push(`${key}: unknown key`);
+      continue;
+    }
+    const wrong = schema[key].kind.check(value);
+    if (wrong !== null) problems.push(`${key}: ${JSON.stringify(value)} is not allowed: expected ${wrong}`);
+  }
+  return problems;
+}
+
+export class ConfigStore {
+  readonly file: string;
+  readonly dataDir: string;
+  readonly #low: Low<Db>;
+  #staged = new Map<SettingKey, unknown>();
+  #settings: Settings = defaults();
+  #watcher: FSWatcher | undefined;
+  #writing = Promise.resolve();
+
+  private constructor(dataDir: string, file: string) {
+    this.dataDir = dataDir;
+    this.file = file;
+    this.#low = new Low<Db>(new DurableJsonFile(file), emptyDb());
+  }
+
+  /** Open (creating if absent) the store; refuses to start on a broken file, naming the keys. */
+  static async open(dataDir: string, file = join(dataDir, 'config.json')): Promise<ConfigStore> {
+    await mkdir(dataDir, { recursive: true, mode: 0o700 });
+    const store = new ConfigStore(dataDir, file);
+    await store.reload();
+    return store;
+  }
+
+  /** Re-read the file (another process — the CLI — may have committed a change). */
+  async reload(): Promise<void> {
+    await this.#low.read();
+    const db = this.#low.data ?? emptyDb();
+    db.settings ??= {};
+    db.users ??= {};
+    db.aliases ??= {};
+    const problems = validateSettings(db.settings);
+    if (problems.length > 0) throw new ConfigError(this.file, `invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.#low.data = db;
+    this.#settings = { ...defaults(), ...(db.settings as Partial<Settings>) };
+  }
+
+  get settings(): Readonly<Settings> {
+    return this.#settings;
+  }
+
+  get<K extends SettingKey>(key: K): Settings[K] {
+    return this.#settings[key];
+  }
+
+  get db(): Readonly<Db> {
+    return this.#low.data;
+  }
+
+  /** Stage a change typed by an admin; nothing is written until commit(). */
+  stage(key: string, text: string): void {
+    const value = parseSetting(key, text);
+    this.#staged.set(key as SettingKey, value);
+  }
+
+  /** Stage an already-typed value (checked the same way). */
+  stageValue(key: string, value: unknown): void {
+    if (!isSettingKey(key)) throw new ConfigError(key, 'unknown key');
+    const wrong = schema[key].kind.check(value);
+    if (wrong !== null) throw new ConfigError(key, `${JSON.stringify(value)} is not allowed: expected ${wrong}`);
+    this.#staged.set(key, value);
+  }
+
+  staged(): ReadonlyMap<string, unknown> {
+    return this.#staged;
+  }
+
+  discard(): void {
+    this.#staged.clear();
+  }
+
+  /** Write staged settings durably. Returns the keys that changed. */
+  async commit(): Promise<string[]> {
+    const changes = new Map(this.#staged);
+    this.#staged.clear();
+    await this.update((db) => {
+      for (const [key, value] of changes) {
+        if (JSON.stringify(value) === JSON.stringify(schema[key].default)) delete db.settings[key];
+        else db.settings[key] = value;
+      }
+    });
+    return [...changes.keys()];
+  }
+
+  /** Convenience for the CLI: parse, stage and commit one key. */
+  async set(key: string, text: string): Promise<void> {
+    const value = parseSetting(key, text);
+    this.#staged.set(key as SettingKey, value);
+    await this.commit();
+  }
+
+  /**
+   * Read-modify-write of the whole db, serialised in this process and re-reading the file first
+   * so that a change made meanwhile by another process (the CLI) is kept.
+   */
+  async update(change: (db: Db) => void): Promise<void> {
+    const run = this.#writing.then(async () => {
+      await this.reload();
+      const next = structuredClone(this.#low.data);
+      change(next);
+      const problems = validateSettings(next.settings);
+      if (problems.length > 0) throw new ConfigError(problems[0]!.split(':')[0]!, problems.join('; '));
+      this.#low.data = next;
+      await this.#low.write();
+      this.#settings = { ...defaults(), ...(next.settings as Partial<Settings>) };
+    });
+    this.#writing = run.catch(() => undefined);
+    await run;
+  }
+
+  /** Call back after another process commits a change to the file. */
+  watch(onChange: () => void): void {
+    if (this.#watcher) return;
+    const name = basename(this.file);
+    let timer: NodeJS.Timeout | undefined;
+    this.#watcher = watch(dirname(this.file), (_event, filename) => {
+      if (filename !== name) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        this.reload().then(onChange, () => undefined);
+      }, 50);
+    });
+    this.#watcher.unref();
+  }
+
+  close(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+  }
+}
