@@ -1,0 +1,62 @@
+// The MDA: a queued recipient routed to a mailbox is written into that user's Maildir, with
+// Return-Path and Delivered-To in front (RFC 5321 §4.4; Delivered-To as Postfix/qmail write it).
+// The Maildir name derives from the queue ID and recipient index, so a delivery repeated after a
+// crash finds its own earlier copy and does not deliver twice.
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { Writable } from 'node:stream';
+import { maildirOf, deliver, hasMessage, usage } from '../maildir/maildir.ts';
+import type { Context } from '../context.ts';
+import type { QueueEntry } from '../spool/entry.ts';
+import type { Deliverer, DeliveryResult } from '../qmgr/deliverer.ts';
+
+export function maildirBaseName(entry: QueueEntry, rcptIndex: number, host: string): string {
+  return `${Math.floor(entry.received / 1000)}.Y${entry.id}R${rcptIndex}.${host}`;
+}
+
+export function createMailboxDeliverer(ctx: Context, messagePath: (id: string) => string): Deliverer {
+  return {
+    async deliver(entry, indexes) {
+      const results: DeliveryResult[] = [];
+      for (const i of indexes) results.push(await deliverOne(ctx, entry, i, messagePath(entry.id)));
+      return results;
+    },
+  };
+}
+
+async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: string): Promise<DeliveryResult> {
+  const rcpt = entry.rcpts[index]!;
+  if (rcpt.route.kind !== 'mailbox') throw new Error('mailbox deliverer given a non-mailbox route');
+  const user = rcpt.route.user;
+  if (!ctx.users.get(user)) return { status: 'failed', reply: `550 5.1.1 <${rcpt.address}>: user ${user} no longer exists` };
+  const root = maildirOf(ctx.dataDir, user);
+  const host = ctx.store.get('hostname');
+  const base = maildirBaseName(entry, index, host);
+  if (await hasMessage(root, base)) return { status: 'delivered', reply: '250 2.0.0 already in mailbox' };
+
+  const head = [`Return-Path: <${entry.mailFrom}>`, `Delivered-To: ${rcpt.address}`, ...entry.prepend].join('\r\n') + '\r\n';
+  const quota = ctx.users.quotaOf(user);
+  const size = entry.size + Buffer.byteLength(head);
+  if (quota > 0) {
+    if (size > quota) return { status: 'failed', reply: `552 5.2.2 <${rcpt.address}>: message larger than the mailbox quota` };
+    if ((await usage(root)) + size > quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
+  }
+  await deliver(root, base, async (file) => {
+    await file.write(head);
+    // Streamed from the spool file: the message is never held whole.
+    let position = Buffer.byteLength(head);
+    await pipeline(
+      createReadStream(path, { highWaterMark: 64 * 1024 }),
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          file.write(chunk, 0, chunk.length, position).then(() => {
+            position += chunk.length;
+            done();
+          }, done);
+        },
+      }),
+    );
+  });
+  ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpt.address, route: 'local' });
+  return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}` };
+}

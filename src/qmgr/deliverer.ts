@@ -1,0 +1,13 @@
+// What the queue manager asks of a delivery agent (local mailbox, internal server, remote MX).
+import type { QueueEntry } from '../spool/entry.ts';
+
+export interface DeliveryResult {
+  status: 'delivered' | 'deferred' | 'failed';
+  /** The reply to record, e.g. "250 2.0.0 ok" or "452 4.2.2 mailbox full". */
+  reply: string;
+}
+
+export interface Deliverer {
+  /** Deliver the recipients at `indexes` of `entry` (all share one route); one result per index, in order. */
+  deliver(entry: QueueEntry, indexes: number[]): Promise<DeliveryResult[]>;
+}

@@ -1,0 +1,174 @@
+// The queue manager (Postfix's qmgr): picks due queue entries, hands each recipient group to the
+// delivery agent for its route, records the outcome durably, retries temporary failures on a
+// backoff schedule, and drops the entry when every recipient is done.
+import type { Context, Service } from '../context.ts';
+import type { Spool } from '../spool/spool.ts';
+import type { QueueEntry, Route } from '../spool/entry.ts';
+import type { Deliverer, DeliveryResult } from './deliverer.ts';
+
+export type RouteKind = Route['kind'];
+
+/** Called when recipients failed for good (5xx or too old): the bounce (DSN) station hooks here. */
+export type FailureHook = (entry: QueueEntry, failedIndexes: number[]) => Promise<void>;
+
+export class Qmgr implements Service {
+  readonly name = 'qmgr';
+  readonly #ctx: Context;
+  readonly #spool: Spool;
+  readonly #deliverers: Partial<Record<RouteKind, Deliverer>>;
+  readonly #due = new Map<string, number>();
+  readonly #inFlight = new Set<string>();
+  readonly #onFailure: FailureHook[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = true;
+  #idle: Array<() => void> = [];
+
+  constructor(ctx: Context, spool: Spool, deliverers: Partial<Record<RouteKind, Deliverer>>) {
+    this.#ctx = ctx;
+    this.#spool = spool;
+    this.#deliverers = deliverers;
+  }
+
+  setDeliverer(kind: RouteKind, deliverer: Deliverer): void {
+    this.#deliverers[kind] = deliverer;
+  }
+
+  onFailure(hook: FailureHook): void {
+    this.#onFailure.push(hook);
+  }
+
+  async start(): Promise<void> {
+    this.#stopped = false;
+    const ids = await this.#spool.recover();
+    const now = Date.now();
+    for (const id of ids) this.#due.set(id, now);
+    this.#ctx.log.log('info', 'queue recovered', { entries: ids.length });
+    this.#kick();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.whenIdle();
+  }
+
+  /** A new entry was committed: deliver it now. */
+  enqueue(id: string, when = Date.now()): void {
+    this.#due.set(id, when);
+    this.#kick();
+  }
+
+  /** Try every entry now (yubin queue flush). */
+  flush(): void {
+    for (const id of this.#due.keys()) this.#due.set(id, 0);
+    this.#kick();
+  }
+
+  depth(): number {
+    return this.#due.size + this.#inFlight.size;
+  }
+
+  ids(): string[] {
+    return [...new Set([...this.#due.keys(), ...this.#inFlight])].sort();
+  }
+
+  /** Resolves when nothing is being delivered (tests, shutdown). */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  #kick(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#timer);
+    const now = Date.now();
+    const max = this.#ctx.store.get('queue.concurrency');
+    let next = Infinity;
+    for (const [id, due] of this.#due) {
+      if (this.#inFlight.size >= max) break;
+      if (due <= now) {
+        this.#due.delete(id);
+        this.#inFlight.add(id);
+        void this.#process(id).finally(() => {
+          this.#inFlight.delete(id);
+          if (this.#inFlight.size === 0) for (const r of this.#idle.splice(0)) r();
+          this.#kick();
+        });
+      } else if (due < next) next = due;
+    }
+    if (next !== Infinity && this.#inFlight.size < max) {
+      this.#timer = setTimeout(() => this.#kick(), Math.min(next - now, 2 ** 31 - 1));
+      this.#timer.unref();
+    }
+  }
+
+  async #process(id: string): Promise<void> {
+    let entry: QueueEntry;
+    try {
+      entry = await this.#spool.load(id);
+    } catch (err) {
+      this.#ctx.log.log('error', 'queue entry unreadable; left in place', { id, error: String(err) });
+      return;
+    }
+    try {
+      await this.#deliverEntry(entry);
+    } catch (err) {
+      // An agent crashed on this entry: retry later rather than lose it.
+      this.#ctx.log.log('error', 'delivery attempt failed', { id, error: String(err) });
+      this.#due.set(id, Date.now() + 60_000);
+    }
+  }
+
+  async #deliverEntry(entry: QueueEntry): Promise<void> {
+    const now = Date.now();
+    if (entry.held) return; // released by the admin later (enqueue again)
+    if (entry.holdUntil !== undefined && entry.holdUntil > now) {
+      this.#due.set(entry.id, entry.holdUntil);
+      return;
+    }
+    const groups = new Map<string, number[]>();
+    entry.rcpts.forEach((r, i) => {
+      if (r.status !== 'pending' || r.nextAttempt > now) return;
+      const key = r.route.kind === 'remote' ? `remote:${r.route.domain}` : r.route.kind;
+      groups.set(key, [...(groups.get(key) ?? []), i]);
+    });
+    const failed: number[] = [];
+    for (const indexes of groups.values()) {
+      const kind = entry.rcpts[indexes[0]!]!.route.kind;
+      const agent = this.#deliverers[kind];
+      const results: DeliveryResult[] = agent
+        ? await agent.deliver(entry, indexes)
+        : indexes.map(() => ({ status: 'deferred' as const, reply: `451 4.3.0 no delivery agent for ${kind} routes` }));
+      results.forEach((res, k) => {
+        const i = indexes[k]!;
+        const r = entry.rcpts[i]!;
+        r.attempts += 1;
+        r.lastReply = res.reply;
+        if (res.status === 'delivered') r.status = 'delivered';
+        else if (res.status === 'failed' || this.#tooOld(entry, now)) {
+          r.status = 'failed';
+          failed.push(i);
+          this.#ctx.bus.emit('delivery.failed', { queueId: entry.id, rcpt: r.address, code: res.reply.slice(0, 3), text: res.reply, permanent: true });
+        } else r.nextAttempt = now + this.#backoff(r.attempts);
+      });
+    }
+    if (failed.length > 0) for (const hook of this.#onFailure) await hook(entry, failed);
+    const pending = entry.rcpts.filter((r) => r.status === 'pending');
+    if (pending.length === 0) {
+      await this.#spool.remove(entry.id);
+      return;
+    }
+    await this.#spool.save(entry);
+    this.#due.set(entry.id, Math.min(...pending.map((r) => r.nextAttempt)));
+  }
+
+  #tooOld(entry: QueueEntry, now: number): boolean {
+    return now - entry.received > this.#ctx.store.get('queue.maxAgeHours') * 3600_000;
+  }
+
+  #backoff(attempts: number): number {
+    const schedule = this.#ctx.store.get('queue.retryMinutes');
+    const minutes = schedule[Math.min(attempts - 1, schedule.length - 1)] ?? 60;
+    return minutes * 60_000;
+  }
+}

@@ -1,0 +1,68 @@
+// Where each recipient's copy goes, decided once when the message is accepted (a typed value the
+// queue manager obeys): a local mailbox, the internal server (edge role), or a remote domain.
+// Aliases are expanded here, so RCPT can answer 550 5.1.1 for a local address nobody owns.
+import type { Route } from '../spool/entry.ts';
+
+export type Role = 'all-in-one' | 'edge' | 'internal';
+
+export interface RouteSite {
+  role: Role;
+  localDomains: readonly string[];
+  isUser(name: string): boolean;
+  /** alias (local part, or full address) → targets (user names or addresses) */
+  aliases: Readonly<Record<string, readonly string[]>>;
+}
+
+export interface Routed {
+  address: string;
+  route: Route;
+}
+
+const MAX_ALIAS_DEPTH = 8;
+const MAX_EXPANSION = 100;
+
+function splitAddress(address: string): { local: string; domain: string } {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? { local: address, domain: '' } : { local: address.slice(0, at), domain: address.slice(at + 1) };
+}
+
+export function isLocalDomain(domain: string, site: RouteSite): boolean {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  return site.localDomains.includes(d);
+}
+
+/**
+ * Routes for one normalised recipient address. Returns [] when the address is in a local domain
+ * but names no user or alias (the caller answers 550 5.1.1).
+ */
+export function routeRecipient(address: string, site: RouteSite): Routed[] {
+  const out: Routed[] = [];
+  expand(address.toLowerCase(), site, 0, out, new Set());
+  return out;
+}
+
+function expand(address: string, site: RouteSite, depth: number, out: Routed[], seen: Set<string>): void {
+  if (seen.has(address) || out.length >= MAX_EXPANSION) return;
+  seen.add(address);
+  const { local, domain } = splitAddress(address);
+  if (!isLocalDomain(domain, site)) {
+    out.push({ address, route: { kind: 'remote', domain } });
+    return;
+  }
+  if (site.role === 'edge') {
+    // The edge stores nothing: the internal server knows the mailboxes.
+    out.push({ address, route: { kind: 'internal' } });
+    return;
+  }
+  const targets = site.aliases[address] ?? site.aliases[local];
+  if (targets && depth < MAX_ALIAS_DEPTH) {
+    for (const t of targets) {
+      const target = t.toLowerCase();
+      expand(target.includes('@') ? target : `${target}@${domain}`, site, depth + 1, out, seen);
+    }
+    return;
+  }
+  // Sub-addressing: alice+invoices@ goes to alice (RFC 5233 convention).
+  const user = local.split('+')[0] ?? local;
+  if (site.isUser(user)) out.push({ address, route: { kind: 'mailbox', user } });
+}

@@ -1,0 +1,44 @@
+// A queue entry: the envelope of one accepted message and the state of each recipient.
+// Stored as JSON beside the message file; its durable presence is what "queued" means.
+import type { ClientInfo, Direction } from '../pipeline/stage.ts';
+
+/** Where a recipient's copy goes. Decided once at acceptance (src/route/route.ts). */
+export type Route =
+  | { kind: 'mailbox'; user: string }
+  | { kind: 'internal' }
+  | { kind: 'remote'; domain: string };
+
+export type RcptStatus = 'pending' | 'delivered' | 'failed';
+
+export interface RcptState {
+  /** The address as given at RCPT TO (normalised). */
+  original: string;
+  /** The address after alias expansion (what the route delivers to). */
+  address: string;
+  route: Route;
+  status: RcptStatus;
+  attempts: number;
+  /** Epoch ms of the next attempt. */
+  nextAttempt: number;
+  /** Last reply or error text, for the queue listing and bounces. */
+  lastReply?: string;
+}
+
+export interface QueueEntry {
+  id: string;
+  /** Epoch ms when the message was accepted. */
+  received: number;
+  mailFrom: string;
+  direction: Direction;
+  client: ClientInfo;
+  listener: string;
+  /** Size of the message file in bytes. */
+  size: number;
+  /** Header lines (no CRLF) to put in front of the file when delivering: content-check results. */
+  prepend: string[];
+  rcpts: RcptState[];
+  /** Epoch ms before which nothing is sent (mis-send delay); absent: no hold. */
+  holdUntil?: number;
+  /** Set when the admin holds the message: not delivered until released. */
+  held?: boolean;
+}

@@ -1,0 +1,10 @@
+// Queue IDs: sortable by time, unique without coordination, safe as file names and in headers.
+import { randomBytes } from 'node:crypto';
+
+export function newQueueId(now = Date.now()): string {
+  return now.toString(36).toUpperCase().padStart(9, '0') + randomBytes(5).toString('hex').toUpperCase();
+}
+
+export function isQueueId(text: string): boolean {
+  return /^[0-9A-Z]{9}[0-9A-F]{10}$/.test(text);
+}

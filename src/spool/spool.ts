@@ -1,0 +1,109 @@
+// The spool: accepted mail as plain files, durable before we say "250 queued".
+//
+//   spool/tmp/ID.eml     being received; never acknowledged; deleted on recovery
+//   spool/queue/ID.eml   message bytes (our Received header first, CRLF lines)
+//   spool/queue/ID.json  envelope + recipient states; written last (temp, fsync, rename, fsync dir)
+//
+// Commit order: fsync the message, rename it into queue/, write the JSON durably. A message file in
+// queue/ without its JSON was never acknowledged (crash mid-commit) and is removed on recovery.
+// The JSON is removed before the message file when every recipient is done.
+import { mkdir, open, rename, unlink, readdir, readFile, type FileHandle } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import { writeFileDurable, fsyncDir } from '../config/durable.ts';
+import { isQueueId } from './queue-id.ts';
+import type { QueueEntry } from './entry.ts';
+
+export class Spool {
+  readonly root: string;
+  readonly tmpDir: string;
+  readonly queueDir: string;
+  #pendingDirSync: Promise<void> | null = null;
+
+  constructor(dataDir: string) {
+    this.root = join(dataDir, 'spool');
+    this.tmpDir = join(this.root, 'tmp');
+    this.queueDir = join(this.root, 'queue');
+  }
+
+  async init(): Promise<void> {
+    await mkdir(this.tmpDir, { recursive: true, mode: 0o700 });
+    await mkdir(this.queueDir, { recursive: true, mode: 0o700 });
+  }
+
+  tmpPath(id: string): string {
+    return join(this.tmpDir, `${id}.eml`);
+  }
+
+  messagePath(id: string): string {
+    return join(this.queueDir, `${id}.eml`);
+  }
+
+  entryPath(id: string): string {
+    return join(this.queueDir, `${id}.json`);
+  }
+
+  /** Open a new tmp file for an incoming message. */
+  async create(id: string): Promise<FileHandle> {
+    return open(this.tmpPath(id), 'wx', 0o600);
+  }
+
+  /** Move a received, fsync'd message into the queue and write its entry durably. */
+  async commit(entry: QueueEntry, messageFile = this.tmpPath(entry.id)): Promise<void> {
+    await rename(messageFile, this.messagePath(entry.id));
+    await writeFileDurable(this.entryPath(entry.id), JSON.stringify(entry), 0o600);
+  }
+
+  /** Rewrite an entry (recipient state changed). Durable: a crash leaves the old or the new. */
+  async save(entry: QueueEntry): Promise<void> {
+    await writeFileDurable(this.entryPath(entry.id), JSON.stringify(entry), 0o600);
+  }
+
+  /** Every recipient is done: drop the entry, then the message. */
+  async remove(id: string): Promise<void> {
+    await unlink(this.entryPath(id)).catch(ignoreMissing);
+    await unlink(this.messagePath(id)).catch(ignoreMissing);
+    await this.syncQueueDir();
+  }
+
+  async discardTmp(id: string): Promise<void> {
+    await unlink(this.tmpPath(id)).catch(ignoreMissing);
+  }
+
+  async load(id: string): Promise<QueueEntry> {
+    return JSON.parse(await readFile(this.entryPath(id), 'utf8')) as QueueEntry;
+  }
+
+  openMessage(id: string, start = 0): NodeJS.ReadableStream {
+    return createReadStream(this.messagePath(id), { start, highWaterMark: 64 * 1024 });
+  }
+
+  /**
+   * After a crash: drop what was never acknowledged (tmp files, message files without an entry)
+   * and return the IDs of every queued entry, oldest first.
+   */
+  async recover(): Promise<string[]> {
+    await this.init();
+    for (const f of await readdir(this.tmpDir)) await unlink(join(this.tmpDir, f)).catch(ignoreMissing);
+    const files = await readdir(this.queueDir);
+    const entries = new Set(files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)));
+    for (const f of files) {
+      if (f.endsWith('.eml') && !entries.has(f.slice(0, -4))) await unlink(join(this.queueDir, f)).catch(ignoreMissing);
+      // Leftover temp files of writeFileDurable (crash between write and rename).
+      if (f.startsWith('.') && f.endsWith('.tmp')) await unlink(join(this.queueDir, f)).catch(ignoreMissing);
+    }
+    return [...entries].filter(isQueueId).sort();
+  }
+
+  /** Coalesce directory fsyncs after removals: they need not be immediate, only eventual. */
+  syncQueueDir(): Promise<void> {
+    this.#pendingDirSync ??= fsyncDir(this.queueDir).finally(() => {
+      this.#pendingDirSync = null;
+    });
+    return this.#pendingDirSync;
+  }
+}
+
+function ignoreMissing(err: NodeJS.ErrnoException): void {
+  if (err.code !== 'ENOENT') throw err;
+}
