@@ -1,0 +1,121 @@
+// The one DNS resolver of the firmware: delivery (MX, A/AAAA) and the sender checks (SPF, DKIM,
+// DMARC, Sender ID) all ask through it, so `dns.servers` and `dns.timeoutMs` hold everywhere.
+// Its `resolve(name, rrtype)` has the shape of dns.promises.resolve, which is what mailauth's
+// `resolver` option calls.
+import { Resolver } from 'node:dns/promises';
+import type { MxRecord } from 'node:dns';
+
+export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'CNAME' | 'NS';
+
+export interface DnsOptions {
+  /** IP[:port] entries; empty means the system resolver's servers. */
+  servers: readonly string[];
+  /** Bound on one lookup, retries included. */
+  timeoutMs: number;
+  tries?: number;
+}
+
+/** Codes (node:dns names) that say the answer is final: the name or the record does not exist. */
+const PERMANENT = new Set(['ENOTFOUND', 'ENODATA', 'EBADNAME', 'EFORMERR', 'ENOTIMP']);
+
+/** A failed lookup. `code` keeps the node:dns name (mailauth reads it); `permanent` is what callers act on. */
+export class DnsError extends Error {
+  readonly code: string;
+  readonly permanent: boolean;
+  override readonly name = 'DnsError';
+
+  constructor(code: string, hostname: string, rrtype: string) {
+    const permanent = PERMANENT.has(code);
+    super(`${rrtype} lookup of ${hostname} failed: ${describe(code)}`);
+    this.code = code;
+    this.permanent = permanent;
+  }
+}
+
+function describe(code: string): string {
+  switch (code) {
+    case 'ENOTFOUND': return 'no such domain (NXDOMAIN)';
+    case 'ENODATA': return 'no record of that type';
+    case 'ETIMEOUT': return 'timed out';
+    case 'ESERVFAIL': return 'server failure (SERVFAIL)';
+    case 'EREFUSED': return 'query refused';
+    case 'ECONNREFUSED': return 'DNS server unreachable';
+    default: return code;
+  }
+}
+
+/** What a lookup returns, as dns.promises.resolve returns it. */
+export type ResolveAnswer = string[] | string[][] | MxRecord[];
+
+export interface DnsResolver {
+  /** dns.promises.resolve-compatible: A/AAAA/PTR/CNAME/NS → string[], TXT → string[][], MX → MxRecord[]. */
+  resolve(name: string, rrtype: string): Promise<ResolveAnswer>;
+  resolveTxt(name: string): Promise<string[][]>;
+  resolveMx(name: string): Promise<MxRecord[]>;
+  resolveAddresses(name: string, family: 4 | 6): Promise<string[]>;
+  /** The servers asked, for diagnostics ("system" when empty). */
+  readonly servers: readonly string[];
+}
+
+export function createResolver(options: DnsOptions): DnsResolver {
+  const tries = options.tries ?? 2;
+  // c-ares's timeout is per try and grows; the overall bound below is what callers rely on.
+  const perTry = Math.max(50, Math.floor(options.timeoutMs / (tries + 1)));
+  const resolver = new Resolver({ timeout: perTry, tries });
+  if (options.servers.length > 0) resolver.setServers([...options.servers]);
+
+  async function resolve(name: string, rrtype: string): Promise<ResolveAnswer> {
+    const type = rrtype.toUpperCase();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new DnsError('ETIMEOUT', name, type)), options.timeoutMs);
+    });
+    try {
+      return await Promise.race([query(resolver, name, type), deadline]);
+    } catch (err) {
+      if (err instanceof DnsError) throw err;
+      const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ESERVFAIL';
+      throw new DnsError(code, name, type);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    servers: options.servers.length > 0 ? [...options.servers] : ['system'],
+    resolve,
+    resolveTxt: async (name) => (await resolve(name, 'TXT')) as string[][],
+    resolveMx: async (name) => (await resolve(name, 'MX')) as MxRecord[],
+    resolveAddresses: async (name, family) => (await resolve(name, family === 4 ? 'A' : 'AAAA')) as string[],
+  };
+}
+
+function query(resolver: Resolver, name: string, type: string): Promise<ResolveAnswer> {
+  switch (type) {
+    case 'A': return resolver.resolve4(name);
+    case 'AAAA': return resolver.resolve6(name);
+    case 'MX': return resolver.resolveMx(name);
+    case 'TXT': return resolver.resolveTxt(name);
+    case 'PTR': return resolver.resolvePtr(name);
+    case 'CNAME': return resolver.resolveCname(name);
+    case 'NS': return resolver.resolveNs(name);
+    default: return Promise.reject(Object.assign(new Error(`unsupported record type ${type}`), { code: 'ENOTIMP' }));
+  }
+}
+
+/** Settings as the config store holds them. */
+export interface DnsSettings {
+  get(key: 'dns.servers'): string[];
+  get(key: 'dns.timeoutMs'): number;
+  get(key: 'dns.tries'): number;
+}
+
+/** The resolver configured by `dns.servers`, `dns.timeoutMs`, `dns.tries`. */
+export function resolverFromSettings(store: DnsSettings): DnsResolver {
+  return createResolver({ servers: store.get('dns.servers'), timeoutMs: store.get('dns.timeoutMs'), tries: store.get('dns.tries') });
+}
+
+/** Parse a `--dns HOST:PORT` option into a resolver (diagnostics). */
+export function resolverFor(server: string | undefined, timeoutMs = 5000): DnsResolver {
+  return createResolver({ servers: server ? [server] : [], timeoutMs });
+}
