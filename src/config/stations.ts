@@ -1,12 +1,14 @@
 // Settings sections owned by later stations (delivery, POP3, content checks, board).
 // Each station exports `settings` from its own settings.ts; add one spread line here.
 import { type Setting } from './kinds.ts';
+import { settings as pop3Settings } from '../pop3d/settings.ts';
 import { settings as consoleSettings } from '../../firmware/console/settings.ts';
 import { settings as firewallSettings } from '../../board/firewall/settings.ts';
 import { settings as queueSettings } from '../qmgr/settings.ts';
 import { settings as dnsSettings } from '../dns/settings.ts';
 
 export const stationSettings = {
+  ...pop3Settings,
   ...consoleSettings,
   ...firewallSettings,
   ...queueSettings,
