@@ -1,6 +1,9 @@
 // Settings sections owned by later stations (delivery, POP3, content checks, board).
 // Each station exports `settings` from its own settings.ts; add one spread line here.
 import { type Setting } from './kinds.ts';
+import { settings as alertSettings } from '../alerts/settings.ts';
+import { settings as telemetrySettings } from '../telemetry/settings.ts';
+import { settings as boardSettings } from '../../board/gpio/settings.ts';
 import { settings as pop3Settings } from '../pop3d/settings.ts';
 import { settings as consoleSettings } from '../../firmware/console/settings.ts';
 import { settings as firewallSettings } from '../../board/firewall/settings.ts';
@@ -8,6 +11,9 @@ import { settings as queueSettings } from '../qmgr/settings.ts';
 import { settings as dnsSettings } from '../dns/settings.ts';
 
 export const stationSettings = {
+  ...alertSettings,
+  ...telemetrySettings,
+  ...boardSettings,
   ...pop3Settings,
   ...consoleSettings,
   ...firewallSettings,

@@ -1,6 +1,7 @@
 // One typed event stream for the whole firmware. Stations emit facts; extensions
 // (LEDs, MQTT, alert engine, bans) subscribe. Adding an event = adding a line to EventMap.
 import { EventEmitter } from 'node:events';
+import type { Alert, ClearedAlert } from '../alerts/types.ts';
 
 export interface EventMap {
   'relay.denied': { client: string; helo: string; from: string; rcpt: string; reason: string };
@@ -16,6 +17,8 @@ export interface EventMap {
   'message.rejected': { client: string; from: string; code: number; text: string };
   'message.delivered': { queueId: string; rcpt: string; route: 'local' | 'internal' | 'remote' };
   'config.changed': { keys: string[] };
+  'alert.raised': Alert;
+  'alert.cleared': ClearedAlert;
 }
 
 export type EventName = keyof EventMap;

@@ -1,0 +1,22 @@
+// MQTT telemetry settings: broker, credentials, TLS files, topics, and how much to keep offline.
+import { setting, int, text, path } from '../config/kinds.ts';
+import type { Setting } from '../config/kinds.ts';
+
+const topicPart = text(/^[A-Za-z0-9_-][A-Za-z0-9_/-]{0,99}$/, 'an MQTT topic prefix of letters, digits, _ - and / (no wildcards, no leading /)');
+
+export const settings = {
+  'mqtt.url': setting(text(/^$|^(mqtt|mqtts|ws|wss):\/\/[^\s/]+(:\d{1,5})?\/?$/, 'empty, or mqtt://host[:port] or mqtts://host[:port]'), '',
+    'Broker URL. Empty disables MQTT. mqtts:// uses TLS (mqtt.ca, mqtt.cert, mqtt.key).'),
+  'mqtt.username': setting(text(), '', 'Broker user name; empty for none.'),
+  'mqtt.password': setting(text(), '', 'Broker password (config.json is mode 0600).'),
+  'mqtt.ca': setting(path, '', 'PEM file of the CA that signed the broker certificate; empty uses the system store.'),
+  'mqtt.cert': setting(path, '', 'PEM client certificate for brokers that authenticate clients by TLS; empty for none.'),
+  'mqtt.key': setting(path, '', 'PEM private key for mqtt.cert.'),
+  'mqtt.topicPrefix': setting(topicPart, 'yubin', 'Topics are <prefix>/<hostname>/availability, /metrics, /alert, /command/alert/ack ...'),
+  'mqtt.discoveryPrefix': setting(topicPart, 'homeassistant',
+    "Home Assistant discovery prefix; discovery is re-sent when '<prefix>/status' says online (HA's birth message)."),
+  'mqtt.metricsInterval': setting(int(1, 86400), 60, 'Seconds between metrics publications.'),
+  'mqtt.offlineBuffer': setting(int(0, 10000), 100,
+    'Alerts kept while the broker is away (oldest dropped first); metrics are not buffered, the next ones replace them.'),
+  'mqtt.reconnectSeconds': setting(int(1, 3600), 5, 'Seconds between reconnection attempts to a broker that is away.'),
+} satisfies Record<string, Setting<unknown>>;
