@@ -145,6 +145,9 @@ export function createFirewallService(ctx: Context, options: FirewallOptions = {
           if (!keys.some((k) => RULE_KEYS.test(k) || k === 'op25b.pollSeconds')) return;
           serial(apply).catch((err: Error) => ctx.log.log('error', 'firewall re-apply failed', { error: err.message }));
         }),
+        ctx.bus.on('alert.raised', (alert) => {
+          autoBan(alert).catch((err: Error) => ctx.log.log('error', 'auto-ban failed', { ip: alert.source, error: err.message }));
+        }),
       ];
     },
 

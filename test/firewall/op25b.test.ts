@@ -1,6 +1,6 @@
 // OP25B and the ban set in network namespaces made here: lan host ─ router ─ wan host.
 // Yubin's firewall service runs nft inside the router namespace; socat plays clients and servers.
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -89,7 +89,7 @@ async function makeNetwork(): Promise<void> {
   await listen(NS.router, ROUTER_LAN, 587);
 }
 
-async function makeContext(t: Tap.Test): Promise<Context> {
+async function makeContext(t: Test): Promise<Context> {
   const dir = await mkdtemp(join(tmpdir(), 'yubin-fw-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = await ConfigStore.open(dir);
@@ -157,5 +157,20 @@ t.test('ban set drops a banned address on the mail ports until its timeout', asy
 
   await new Promise((r) => setTimeout(r, Math.max(0, bannedAt + 5500 - Date.now())));
   t.equal(await connect(NS.lan, ROUTER_LAN, 25, LAN_HOST), 'open', 'the ban times out by itself');
+
+  // Auto-ban: a raised relay-attack alert bans its source; a trusted address is never banned.
+  await ctx.store.set('trustedNetworks', '127.0.0.1/32, 10.251.1.7/32');
+  const alert = { id: '1', kind: 'relay-attack', severity: 'critical', count: 3, text: 'relay attack', time: new Date().toISOString() } as const;
+  ctx.bus.emit('alert.raised', { ...alert, source: LAN_HOST });
+  ctx.bus.emit('alert.raised', { ...alert, id: '2', source: '10.251.1.7' });
+  ctx.bus.emit('alert.raised', { ...alert, id: '3', kind: 'op25b', source: '10.251.1.9' });
+  const deadline = Date.now() + 5000;
+  let status = '';
+  while (Date.now() < deadline && !(status = await fw.status()).includes(`  ${LAN_HOST} (`)) await new Promise((r) => setTimeout(r, 50));
+  t.match(status, new RegExp(`  ${LAN_HOST.replaceAll('.', '\\.')} \\(\\d+ s left\\)`), 'the alert source is banned for alerts.autoBanSeconds');
+  t.notMatch(status, /10\.251\.1\.7/, 'a trusted address is never banned');
+  t.notMatch(status, /10\.251\.1\.9/, 'an OP25B alert (our own LAN host) bans nobody');
+  t.equal(await connect(NS.lan, ROUTER_LAN, 587, LAN_HOST), 'timeout', 'the auto-banned address is dropped on :587');
+
   await t.rejects(fw.ban('not-an-ip', 10), /"not-an-ip" is not an IP address/);
 });
