@@ -1,0 +1,130 @@
+// The POP3 service (the MRA of the seed's §2): a plain listener offering STLS (110, dev 1110) and
+// an implicit-TLS listener (995, dev 1995), both bounded in sessions overall and per client.
+// Each connection is one Pop3Session; they share the maildrop locks and the login throttle.
+import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { Context, Service } from '../context.ts';
+import { normalizeIp } from '../policy/ip.ts';
+import { Pop3Session } from './session.ts';
+import { MaildropLocks } from './locks.ts';
+import { AuthThrottle } from './throttle.ts';
+import { startTls } from './tls.ts';
+
+export interface Pop3Options {
+  /** Certificate and key (PEM). Without them neither STLS nor the POP3S listener is offered. */
+  readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** Bind every enabled listener on a free port instead of its configured one (tests). */
+  readonly ephemeralPorts?: boolean;
+}
+
+export interface Pop3Service extends Service {
+  /** Bound ports of the running listeners (with ephemeralPorts, tests read them here). */
+  ports(): { pop3?: number; pop3s?: number };
+  /** Sessions open right now. */
+  sessionCount(): number;
+}
+
+const TLS_HANDSHAKE_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+
+export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3Service {
+  const locks = new MaildropLocks();
+  const throttle = new AuthThrottle();
+  const sessions = new Set<Pop3Session>();
+  const perClient = new Map<string, number>();
+  const servers: { plain: Server | null; tls: Server | null } = { plain: null, tls: null };
+  let secureContext: SecureContext | null = null;
+
+  function accept(socket: Socket, implicitTls: boolean): void {
+    socket.on('error', () => undefined);
+    const client = normalizeIp(socket.remoteAddress ?? '');
+    const open = perClient.get(client) ?? 0;
+    if (sessions.size >= ctx.store.get('pop3.maxSessions') || open >= ctx.store.get('pop3.maxSessionsPerClient')) {
+      ctx.log.log('warn', 'pop3 connection refused: too many sessions', { client, total: sessions.size, fromClient: open });
+      // Plain text even on the TLS port: no handshake is spent on a connection we refuse.
+      socket.end('-ERR [SYS/TEMP] Too many connections; try again later\r\n');
+      socket.destroySoon();
+      return;
+    }
+    perClient.set(client, open + 1);
+    const deps = { ctx, locks, throttle, secureContext };
+    let session: Pop3Session | null = null;
+    const done = () => {
+      if (session) sessions.delete(session);
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left <= 0) perClient.delete(client);
+      else perClient.set(client, left);
+      socket.destroy();
+    };
+    const begin = (s: Socket, tls: boolean) => {
+      session = new Pop3Session(s, client, tls, deps);
+      sessions.add(session);
+      session.run().finally(done);
+    };
+    if (!implicitTls || !secureContext) {
+      begin(socket, false);
+      return;
+    }
+    startTls(socket, secureContext, TLS_HANDSHAKE_MS).then(
+      (secure) => begin(secure, true),
+      (err: Error) => {
+        ctx.log.log('info', 'pop3s handshake failed', { client, error: err.message });
+        done();
+      },
+    );
+  }
+
+  async function listen(configured: number, implicitTls: boolean): Promise<Server | null> {
+    if (configured === 0) return null; // 0 disables the listener
+    const port = options.ephemeralPorts ? 0 : configured;
+    const server = createServer((socket) => accept(socket, implicitTls));
+    const address = ctx.store.get('listen.address');
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => ctx.log.log('error', 'pop3 listener error', { error: err.message }));
+    return server;
+  }
+
+  return {
+    name: 'pop3d',
+    async start() {
+      if (options.tls) {
+        try {
+          secureContext = createSecureContext({ cert: options.tls.cert, key: options.tls.key });
+        } catch (err) {
+          throw new Error(`tls.cert/tls.key: cannot load the certificate for POP3 (${(err as Error).message})`);
+        }
+      }
+      try {
+        servers.plain = await listen(ctx.store.get('pop3.port'), false);
+        servers.tls = secureContext ? await listen(ctx.store.get('pop3.tlsPort'), true) : null;
+      } catch (err) {
+        await this.stop();
+        const e = err as NodeJS.ErrnoException;
+        throw new Error(`pop3.port/pop3.tlsPort: cannot listen (${e.code ?? e.message})`);
+      }
+      ctx.log.log('info', 'pop3 listening', this.ports());
+    },
+    async stop() {
+      const closing = [servers.plain, servers.tls].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve()));
+      for (const s of sessions) s.shutdown('Server shutting down');
+      await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);
+      servers.plain = null;
+      servers.tls = null;
+    },
+    ports() {
+      const out: { pop3?: number; pop3s?: number } = {};
+      if (servers.plain) out.pop3 = (servers.plain.address() as AddressInfo).port;
+      if (servers.tls) out.pop3s = (servers.tls.address() as AddressInfo).port;
+      return out;
+    },
+    sessionCount() {
+      return sessions.size;
+    },
+  };
+}
