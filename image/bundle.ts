@@ -1,0 +1,85 @@
+// `npm run build [-- --arch x64|arm64] [--entry FILE] [--out DIR]`: the firmware as a few files
+// for the board: yubin.mjs (all JavaScript, bundled by esbuild), package.json, and the two native
+// addons built or picked for the target CPU. Default: dist/<arch>/ from firmware/yubin.ts.
+import { build, type Plugin } from 'esbuild';
+import { mkdir, rm, writeFile, stat, readFile } from 'node:fs/promises';
+import { parseArch, option, targets, repoRoot, type Target } from './lib/targets.ts';
+import { nodeRuntime, type NodeRuntime } from './lib/node-runtime.ts';
+import { installAddons } from './lib/addons.ts';
+
+// CommonJS packages inside an ESM bundle still call require() and read __dirname; give them both.
+const banner = [
+  "import { createRequire as __yubinCreateRequire } from 'node:module';",
+  "import { fileURLToPath as __yubinFileURLToPath } from 'node:url';",
+  'const require = __yubinCreateRequire(import.meta.url);',
+  'const __filename = __yubinFileURLToPath(import.meta.url);',
+  "const __dirname = __filename.slice(0, __filename.lastIndexOf('/'));",
+].join('\n');
+
+// serialport looks for its addon one folder above its own file (its package root); in the bundle
+// that file is yubin.mjs itself, so point it at the bundle's folder. Fails loudly if upstream changes.
+const serialportBesideBundle: Plugin = {
+  name: 'serialport-beside-bundle',
+  setup(b) {
+    b.onLoad({ filter: /@serialport[\\/]bindings-cpp[\\/]dist[\\/]serialport-bindings\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const call = "(0, path_1.join)(__dirname, '../')";
+      if (!source.includes(call)) throw new Error(`${args.path}: addon lookup changed upstream; update image/bundle.ts`);
+      return { contents: source.replace(call, '__dirname'), loader: 'js' };
+    });
+  },
+};
+
+export interface BundleOptions {
+  target: Target;
+  entry: string;
+  out: string;
+  runtime?: NodeRuntime;
+}
+
+export interface BundleResult {
+  out: string;
+  bundleBytes: number;
+  nodeVersion: string;
+}
+
+/** Bundle `entry` into `out`/yubin.mjs and put the target's native addons beside it. */
+export async function bundleFirmware(options: BundleOptions): Promise<BundleResult> {
+  const { target, entry, out } = options;
+  await rm(out, { recursive: true, force: true });
+  await mkdir(out, { recursive: true });
+  await build({
+    entryPoints: [entry],
+    outfile: `${out}/yubin.mjs`,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    banner: { js: banner },
+    // Whitespace and syntax only: identifiers stay readable in stack traces from the field.
+    minifyWhitespace: true,
+    minifySyntax: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+    plugins: [serialportBesideBundle],
+  });
+  // `bindings` finds the addon's root by looking for a package.json beside the calling file.
+  await writeFile(`${out}/package.json`, JSON.stringify({ name: 'yubin-firmware', private: true, type: 'module' }, null, 2) + '\n');
+  const runtime = options.runtime ?? (await nodeRuntime(target));
+  await installAddons(target, runtime, out);
+  return { out, bundleBytes: (await stat(`${out}/yubin.mjs`)).size, nodeVersion: runtime.version };
+}
+
+if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  try {
+    const target = targets[parseArch(option(argv, '--arch'))];
+    const entry = option(argv, '--entry') ?? `${repoRoot}/firmware/yubin.ts`;
+    const out = option(argv, '--out') ?? `${repoRoot}/dist/${target.arch}`;
+    const result = await bundleFirmware({ target, entry, out });
+    console.log(`build: ${result.out}/yubin.mjs ${(result.bundleBytes / 1024).toFixed(0)} KiB for linux-${target.arch}, native addons for Node ${result.nodeVersion}`);
+  } catch (err) {
+    console.error(`build: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,58 @@
+// The two image targets and everything that differs between them, as data.
+export type Arch = 'x64' | 'arm64';
+
+export interface Target {
+  /** Node's name for the CPU (node-linux-<arch> package, prebuilds/linux-<arch>). */
+  readonly arch: Arch;
+  /** Debian's name for the CPU. */
+  readonly debianArch: 'amd64' | 'arm64';
+  /** Debian packages beyond minbase; only what the appliance needs. */
+  readonly packages: readonly string[];
+  /** The UART that carries Yubin's console (the last console= on the kernel command line). */
+  readonly serialConsole: string;
+  /** GNU triplet prefix of the cross toolchain, empty when building on the same CPU. */
+  readonly crossPrefix: string;
+}
+
+// Common to both: init, device manager, firewall, network, DNS stub, partition growth on first boot.
+const common = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'nftables', 'iproute2', 'systemd-resolved', 'fdisk', 'initramfs-tools'];
+
+export const targets: Record<Arch, Target> = {
+  x64: {
+    arch: 'x64',
+    debianArch: 'amd64',
+    packages: [...common, 'linux-image-amd64', 'syslinux-common'],
+    serialConsole: 'ttyS0',
+    crossPrefix: '',
+  },
+  arm64: {
+    arch: 'arm64',
+    debianArch: 'arm64',
+    // raspi-firmware: the Pi's GPU boot files (non-free-firmware); linux-image-arm64 carries the Pi DTBs.
+    packages: [...common, 'linux-image-arm64', 'raspi-firmware'],
+    // Mainline DTBs route GPIO 14/15 to the mini-UART (ttyS1) on Pi 3/4/Zero 2 W; PL011 serves Bluetooth.
+    serialConsole: 'ttyS1',
+    crossPrefix: 'aarch64-linux-gnu-',
+  },
+};
+
+export function parseArch(text: string | undefined): Arch {
+  if (text === undefined) return process.arch === 'arm64' ? 'arm64' : 'x64';
+  if (text === 'x64' || text === 'amd64' || text === 'x86-64') return 'x64';
+  if (text === 'arm64' || text === 'aarch64') return 'arm64';
+  throw new Error(`--arch: ${JSON.stringify(text)} is not allowed: expected x64 or arm64`);
+}
+
+/** Value of `--name VALUE` on a command line, or undefined. */
+export function option(argv: readonly string[], name: string): string | undefined {
+  const at = argv.indexOf(name);
+  if (at < 0) return undefined;
+  const value = argv[at + 1];
+  if (value === undefined || value.startsWith('--')) throw new Error(`${name}: needs a value`);
+  return value;
+}
+
+export const imageRoot = new URL('..', import.meta.url).pathname.replace(/\/$/, '');
+export const outDir = `${imageRoot}/out`;
+export const cacheDir = `${outDir}/cache`;
+export const repoRoot = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');

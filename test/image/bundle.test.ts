@@ -1,0 +1,34 @@
+// `npm run build` output must run on the board's Node with its native addons, for each CPU.
+import t from 'tap';
+import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { bundleFirmware } from '../../image/bundle.ts';
+import { nodeRuntime } from '../../image/lib/node-runtime.ts';
+import { targets, type Arch } from '../../image/lib/targets.ts';
+
+const exec = promisify(execFile);
+const probe = new URL('./fixtures/addons-probe.ts', import.meta.url).pathname;
+
+// arm64 runs under qemu-user with the cross toolchain's libc; skip where that is not installed.
+const canRunArm64 = existsSync('/proc/sys/fs/binfmt_misc/qemu-aarch64') && existsSync('/usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1')
+  && existsSync('/usr/bin/aarch64-linux-gnu-g++');
+
+for (const arch of ['x64', 'arm64'] as Arch[]) {
+  t.test(`bundle for linux-${arch} loads epoll and serialport on the board's Node`, { skip: arch === 'arm64' && !canRunArm64 ? 'needs qemu-user-static and g++-aarch64-linux-gnu' : false, timeout: 240_000 }, async (t) => {
+    const out = await mkdtemp(`${tmpdir()}/yubin-bundle-`);
+    t.teardown(() => rm(out, { recursive: true, force: true }));
+    const target = targets[arch];
+    const runtime = await nodeRuntime(target);
+    const result = await bundleFirmware({ target, entry: probe, out, runtime });
+    t.same((await readdir(out)).sort(), ['build', 'package.json', 'prebuilds', 'yubin.mjs'], 'a few files: bundle, package.json, addons');
+    const { stdout } = await exec(`${runtime.dir}/bin/node`, [`${out}/yubin.mjs`], {
+      timeout: 60_000,
+      env: { ...process.env, QEMU_LD_PREFIX: '/usr/aarch64-linux-gnu' },
+    });
+    const seen = JSON.parse(stdout) as Record<string, string>;
+    t.same(seen, { gpio: 'function', serialport: 'function', arch, node: `v${result.nodeVersion}` });
+  });
+}
