@@ -9,6 +9,11 @@ import { settings as consoleSettings } from '../../firmware/console/settings.ts'
 import { settings as firewallSettings } from '../../board/firewall/settings.ts';
 import { settings as queueSettings } from '../qmgr/settings.ts';
 import { settings as dnsSettings } from '../dns/settings.ts';
+import { settings as attachmentSettings } from '../attachments/settings.ts';
+import { settings as encryptedSettings } from '../encrypted/settings.ts';
+import { settings as antivirusSettings } from '../antivirus/settings.ts';
+import { settings as spamSettings } from '../spam/settings.ts';
+import { settings as quarantineSettings } from '../quarantine/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -19,4 +24,9 @@ export const stationSettings = {
   ...firewallSettings,
   ...queueSettings,
   ...dnsSettings,
+  ...attachmentSettings,
+  ...encryptedSettings,
+  ...antivirusSettings,
+  ...spamSettings,
+  ...quarantineSettings,
 } satisfies Record<string, Setting<unknown>>;

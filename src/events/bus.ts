@@ -19,6 +19,11 @@ export interface EventMap {
   'config.changed': { keys: string[] };
   'alert.raised': Alert;
   'alert.cleared': ClearedAlert;
+  'quarantine.held': { id: string; queueId: string; stage: string; reason: string };
+  'quarantine.released': { id: string; queueId: string };
+  'quarantine.deleted': { id: string; queueId: string; why: 'admin' | 'expired' | 'full' };
+  'attachment.blocked': { queueId: string; client: string; from: string; filename: string; reason: string; action: 'removed' | 'rejected' | 'quarantined' };
+  'spam.detected': { queueId: string; client: string; from: string; score: number; action: 'tag' | 'quarantine' | 'reject' };
 }
 
 export type EventName = keyof EventMap;

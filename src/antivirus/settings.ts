@@ -1,0 +1,16 @@
+// Settings of the gateway virus scan through clamd (seed §5: a gateway scanner from a maker other
+// than the desktop one; ClamAV is it).
+import { setting, int, bool, oneOf, text, type Setting } from '../config/kinds.ts';
+
+export const settings = {
+  'antivirus.enabled': setting(bool, true, 'Scan every message with clamd before it is accepted.'),
+  'antivirus.address': setting(text(/^(\/[^\0\r\n]*|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:.]+\]:\d{1,5})$/, 'a unix socket path (/run/clamav/clamd.ctl) or host:port (127.0.0.1:3310)'),
+    '/run/clamav/clamd.ctl', 'Where clamd listens: its LocalSocket path or TCPSocket host:port.'),
+  'antivirus.timeout': setting(int(1, 600), 60, 'Seconds one scan may take, connect included.'),
+  'antivirus.maxBytes': setting(int(1024, 1024 ** 3), 25 * 1024 * 1024,
+    'Largest message sent to clamd (keep it at or below clamd\'s StreamMaxLength). Larger mail is accepted unscanned with an X-Yubin-Virus-Scan header saying so.'),
+  'antivirus.action': setting(oneOf('reject', 'quarantine'), 'reject',
+    'Infected mail: reject at DATA (554 5.7.1 naming the signature) or accept and hold it in quarantine.'),
+  'antivirus.onError': setting(oneOf('tempfail', 'accept'), 'tempfail',
+    'When clamd is down or fails: tempfail (451 4.7.1, the sender retries later) or accept unscanned (fail open) with a header saying so.'),
+} satisfies Record<string, Setting<unknown>>;

@@ -1,0 +1,103 @@
+// Typed boundary around mailsplit (it ships no types): the streaming MIME splitter and joiner our
+// content stages share, plus a bounded reader for the top-level header block.
+import { createRequire } from 'node:module';
+import { open } from 'node:fs/promises';
+import type { Transform } from 'node:stream';
+
+export interface MimeHeaders {
+  /** Full header lines ("Name: value", folds kept) of one field name. */
+  get(key: string): string[];
+  /** First value of a field, RFC 2047 words decoded, trimmed; '' when absent. */
+  getFirst(key: string): string;
+  hasHeader(key: string): boolean;
+  add(key: string, value: string, index?: number): void;
+  update(key: string, value: string): void;
+  remove(key: string): void;
+  build(): Buffer;
+}
+
+export interface MimeNode {
+  type: 'node';
+  root: boolean;
+  parentNode: MimeNode | false;
+  partNr: Array<number | string> | false;
+  headers: MimeHeaders;
+  contentType: string | false;
+  multipart: string | false;
+  filename: string | false;
+  disposition: string | false;
+  encoding: string | false;
+  _parsedContentType: { value: string; params: Record<string, string> };
+  getDecoder(): Transform;
+}
+
+export interface MimeChunk {
+  type: 'body' | 'data';
+  node: MimeNode;
+  value: Buffer;
+}
+
+export type SplitItem = MimeNode | MimeChunk;
+
+interface MailsplitModule {
+  Splitter: new (options?: { maxHeadSize?: number; maxChildNodes?: number; ignoreEmbedded?: boolean }) => Transform;
+  Joiner: new () => Transform;
+  Headers: new (raw: Buffer) => MimeHeaders;
+}
+
+const mailsplit = createRequire(import.meta.url)('mailsplit') as MailsplitModule;
+
+/** Limits keep a hostile message from growing the parser: 64 KiB per header block, 500 parts. */
+export function newSplitter(): Transform {
+  return new mailsplit.Splitter({ maxHeadSize: 64 * 1024, maxChildNodes: 500 });
+}
+
+export function newJoiner(): Transform {
+  return new mailsplit.Joiner();
+}
+
+export function parseHeaders(raw: Buffer): MimeHeaders {
+  return new mailsplit.Headers(raw);
+}
+
+/** "1.2" for the second part of the first part; "" for the root. Stable between two passes. */
+export function partId(node: MimeNode): string {
+  return node.partNr ? node.partNr.filter((n) => typeof n === 'number').join('.') : '';
+}
+
+/** Reads the top-level header block (up to `max` bytes) of a message file, without the body. */
+export async function readHead(path: string, max = 64 * 1024): Promise<MimeHeaders> {
+  const handle = await open(path, 'r');
+  try {
+    const buf = Buffer.alloc(max);
+    const { bytesRead } = await handle.read(buf, 0, max, 0);
+    const data = buf.subarray(0, bytesRead);
+    let end = data.indexOf('\r\n\r\n');
+    let cut = end + 4;
+    if (end < 0) {
+      end = data.indexOf('\n\n');
+      cut = end < 0 ? data.length : end + 2;
+    }
+    return parseHeaders(Buffer.from(data.subarray(0, cut)));
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An unstructured header value: ASCII as is, otherwise RFC 2047 UTF-8 "B" encoded words. */
+export function headerText(value: string): string {
+  const flat = value.replace(/[\r\n\t]+/g, ' ');
+  if (/^[\x20-\x7e]*$/.test(flat)) return flat;
+  const words: string[] = [];
+  let chunk = '';
+  // Whole characters per word, at most 45 bytes each so a word stays under 75 characters (§2).
+  for (const ch of flat) {
+    if (Buffer.byteLength(chunk + ch) > 45) {
+      words.push(chunk);
+      chunk = '';
+    }
+    chunk += ch;
+  }
+  if (chunk) words.push(chunk);
+  return words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ');
+}
