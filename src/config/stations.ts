@@ -14,6 +14,8 @@ import { settings as encryptedSettings } from '../encrypted/settings.ts';
 import { settings as antivirusSettings } from '../antivirus/settings.ts';
 import { settings as spamSettings } from '../spam/settings.ts';
 import { settings as quarantineSettings } from '../quarantine/settings.ts';
+import { settings as senderAuthSettings } from '../senderauth/settings.ts';
+import { settings as dkimSignSettings } from '../dkimsign/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -29,4 +31,6 @@ export const stationSettings = {
   ...antivirusSettings,
   ...spamSettings,
   ...quarantineSettings,
+  ...senderAuthSettings,
+  ...dkimSignSettings,
 } satisfies Record<string, Setting<unknown>>;

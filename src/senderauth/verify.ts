@@ -1,0 +1,124 @@
+// Runs every sender check on one message: SPF, DKIM, ARC and DMARC through mailauth (one streaming
+// pass over the file), Sender ID by our own module, and builds the trace headers from the results.
+import { createReadStream } from 'node:fs';
+import { authenticate, type AuthenticateResult, type DNSResolver } from 'mailauth';
+import { readHeaders } from './headers.ts';
+import { checkSenderId, type SenderIdResult, type SpfResultName } from './senderid.ts';
+
+export interface VerifyInput {
+  /** The spooled message (CRLF). */
+  path: string;
+  ip: string;
+  helo: string;
+  /** Envelope sender, '' for the null sender. */
+  mailFrom: string;
+  /** Our host name: the authserv-id of Authentication-Results (RFC 8601 §2.5). */
+  mta: string;
+  resolver: DNSResolver;
+  strict: boolean;
+  minRsaBits: number;
+  arc: boolean;
+}
+
+export interface DkimVerdict {
+  result: string;
+  domain: string;
+  selector: string;
+  algorithm: string;
+  aligned: boolean;
+  why: string;
+}
+
+export interface AuthResults {
+  spf: { result: SpfResultName; domain: string; why: string; receivedSpf: string | null; info: string | null };
+  senderId: SenderIdResult;
+  dkim: DkimVerdict[];
+  arc: { result: string; why: string } | null;
+  dmarc: { result: string; domain: string; policy: string; why: string } | null;
+  /** "Authentication-Results: ..." then "Received-SPF: ...", each a full field, folded with CRLF SP. */
+  headers: string[];
+}
+
+export async function verifyMessage(input: VerifyInput): Promise<AuthResults> {
+  const headers = await readHeaders(input.path);
+  const stream = createReadStream(input.path, { highWaterMark: 64 * 1024 });
+  let res: AuthenticateResult;
+  try {
+    res = await authenticate(stream, {
+      ip: input.ip,
+      helo: input.helo,
+      sender: input.mailFrom,
+      mta: input.mta,
+      resolver: input.resolver,
+      strict: input.strict,
+      minBitLength: input.minRsaBits,
+      disableArc: !input.arc,
+      disableBimi: true,
+    });
+  } finally {
+    stream.destroy();
+  }
+  const senderId = await checkSenderId(headers, { ip: input.ip, helo: input.helo, resolver: input.resolver, mta: input.mta });
+  return summarise(res, senderId, input.mta);
+}
+
+/** Turn mailauth's answer and our Sender ID result into the typed summary and the trace headers. */
+export function summarise(res: AuthenticateResult, senderId: SenderIdResult, mta: string): AuthResults {
+  const spfRes = res.spf || null;
+  const spf = spfRes
+    ? {
+        result: spfRes.status.result as SpfResultName,
+        domain: spfRes.domain,
+        why: spfRes.status.comment ?? '',
+        receivedSpf: spfRes.header,
+        info: spfRes.info,
+      }
+    : { result: 'none' as const, domain: '', why: 'SPF not checked', receivedSpf: null, info: null };
+
+  const dkim: DkimVerdict[] = (res.dkim.results ?? [])
+    .filter((r) => r.signingDomain)
+    .map((r) => ({
+      result: r.status.result,
+      domain: r.signingDomain ?? '',
+      selector: r.selector ?? '',
+      algorithm: r.algo ?? '',
+      aligned: Boolean(r.status.aligned),
+      why: r.status.comment ?? r.status.result,
+    }));
+
+  const arc = res.arc ? { result: res.arc.status.result, why: res.arc.status.comment ?? '' } : null;
+  const dmarc = res.dmarc
+    ? { result: res.dmarc.status.result, domain: res.dmarc.status.header?.from ?? res.dmarc.domain, policy: res.dmarc.policy ?? 'none', why: res.dmarc.status.comment ?? '' }
+    : null;
+
+  // RFC 8601 §2.2: one field, the authserv-id then one resinfo per method, in check order.
+  const rows: string[] = [];
+  for (const r of res.dkim.results ?? []) if (r.info) rows.push(r.info);
+  if (spf.info) rows.push(spf.info);
+  rows.push(senderIdInfo(senderId));
+  if (res.arc && res.arc.info) rows.push(res.arc.info);
+  if (res.dmarc && res.dmarc.info) rows.push(res.dmarc.info);
+  const ar = `Authentication-Results: ${authservId(mta)};\r\n ${rows.map(oneLine).join(';\r\n ')}`;
+  const out = [ar];
+  if (spf.receivedSpf) out.push(spf.receivedSpf.replace(/\r?\n(?=[ \t])/g, '\r\n'));
+  return { spf, senderId, dkim, arc, dmarc, headers: out };
+}
+
+function oneLine(s: string): string {
+  return s.replace(/\r?\n[ \t]*/g, ' ');
+}
+
+function authservId(mta: string): string {
+  return /^[A-Za-z0-9.-]+$/.test(mta) ? mta : `"${mta.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** RFC 8601 §2.7.3: method sender-id, ptype header, property the header the PRA came from. */
+export function senderIdInfo(r: SenderIdResult): string {
+  const comment = r.result === 'pass' || r.result === 'none' ? '' : ` (${r.why.replace(/[()\\]/g, '\\$&')})`;
+  if (!r.identity || !r.header) return `sender-id=${r.result}${comment}`;
+  return `sender-id=${r.result}${comment} header.${r.header}=${pvalue(r.identity)}`;
+}
+
+function pvalue(address: string): string {
+  return /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+$/.test(address) ? address : `"${address.replace(/["\\]/g, '\\$&')}"`;
+}
