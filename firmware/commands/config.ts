@@ -1,0 +1,134 @@
+// config get|set|show, and the console's staged editing: set, commit, discard.
+import { schema, isSettingKey, type SettingKey } from '../../src/config/schema.ts';
+import { ConfigError, parseSetting } from '../../src/config/store.ts';
+import type { Context } from '../../src/context.ts';
+import { parseOptions, positionals } from './options.ts';
+import type { Command, CommandEnv } from './types.ts';
+
+/** Settings whose value is never printed, only whether it is set. */
+const HIDDEN = new Set<string>(['console.passwordHash']);
+
+export function formatValue(key: string, value: unknown): string {
+  if (HIDDEN.has(key)) return value === '' ? '(not set)' : '(set)';
+  if (Array.isArray(value)) return value.join(', ');
+  if (value === '') return '""';
+  return String(value);
+}
+
+function knownKey(key: string): SettingKey {
+  if (!isSettingKey(key)) throw new ConfigError(key, `unknown key (see 'config show --doc' for the list)`);
+  return key;
+}
+
+/** Commit a change of settings durably and tell the running stations. */
+export async function commitSettings(ctx: Context, change: Record<string, unknown>): Promise<string[]> {
+  const keys = Object.keys(change);
+  await ctx.store.update((db) => {
+    for (const [key, value] of Object.entries(change)) db.settings[key] = value;
+  });
+  ctx.bus.emit('config.changed', { keys });
+  return keys;
+}
+
+function showConfig(env: CommandEnv, doc: boolean): void {
+  const { store } = env.ctx;
+  const staged = store.staged();
+  for (const [key, s] of Object.entries(schema)) {
+    const value = store.settings[key as SettingKey];
+    const isDefault = JSON.stringify(value) === JSON.stringify(s.default);
+    let line = `${key} = ${formatValue(key, value)}${isDefault ? '' : '   (changed)'}`;
+    if (staged.has(key)) line += `   (staged: ${formatValue(key, staged.get(key))})`;
+    env.out.write(line + '\n');
+    if (doc) env.out.write(`    ${s.doc}\n    allowed: ${s.kind.allowed}; default: ${formatValue(key, s.default)}\n`);
+  }
+}
+
+export const configCommand: Command = {
+  name: 'config',
+  summary: 'read and change settings (changes are saved at once)',
+  subcommands: [
+    {
+      name: 'get',
+      summary: 'print one setting',
+      usage: 'config get KEY',
+      run(args, env) {
+        const [key] = positionals(args, 1, 'config get KEY');
+        env.out.write(formatValue(key!, env.ctx.store.settings[knownKey(key!)]) + '\n');
+        return 0;
+      },
+    },
+    {
+      name: 'set',
+      summary: 'check and save one setting',
+      usage: 'config set KEY VALUE',
+      async run(args, env) {
+        if (args.length < 2) positionals(args, 2, 'config set KEY VALUE');
+        const [key, ...rest] = args as [string, ...string[]];
+        const value = parseSetting(key, rest.join(' '));
+        await commitSettings(env.ctx, { [key]: value });
+        env.out.write(`${key} = ${formatValue(key, value)}\n`);
+        return 0;
+      },
+    },
+    {
+      name: 'show',
+      summary: 'print every setting; --doc adds what each means, what it allows and its default',
+      usage: 'config show [--doc]',
+      run(args, env) {
+        const { values, positionals: rest } = parseOptions(args, { doc: { type: 'boolean' } }, 'config show [--doc]');
+        positionals(rest, 0, 'config show [--doc]');
+        showConfig(env, values.doc === true);
+        return 0;
+      },
+    },
+  ],
+};
+
+export const setCommand: Command = {
+  name: 'set',
+  summary: "stage a setting (checked now, saved by 'commit')",
+  usage: 'set KEY VALUE',
+  surfaces: ['console'],
+  run(args, env) {
+    if (args.length < 2) positionals(args, 2, 'set KEY VALUE');
+    const [key, ...rest] = args as [string, ...string[]];
+    env.ctx.store.stage(key, rest.join(' '));
+    env.out.write(`staged ${key} = ${formatValue(key, env.ctx.store.staged().get(key))} ('commit' saves, 'discard' drops)\n`);
+    return 0;
+  },
+};
+
+export const commitCommand: Command = {
+  name: 'commit',
+  summary: 'save the staged settings durably and apply them',
+  usage: 'commit',
+  surfaces: ['console'],
+  async run(args, env) {
+    positionals(args, 0, 'commit');
+    const staged = Object.fromEntries(env.ctx.store.staged());
+    if (Object.keys(staged).length === 0) {
+      env.out.write('nothing staged\n');
+      return 0;
+    }
+    await commitSettings(env.ctx, staged);
+    env.ctx.store.discard();
+    env.out.write(`committed ${Object.keys(staged).join(', ')}\n`);
+    return 0;
+  },
+};
+
+export const discardCommand: Command = {
+  name: 'discard',
+  summary: 'drop the staged settings',
+  usage: 'discard',
+  surfaces: ['console'],
+  run(args, env) {
+    positionals(args, 0, 'discard');
+    const n = env.ctx.store.staged().size;
+    env.ctx.store.discard();
+    env.out.write(`discarded ${n} staged setting${n === 1 ? '' : 's'}\n`);
+    return 0;
+  },
+};
+
+export { showConfig };

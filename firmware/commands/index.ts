@@ -1,0 +1,118 @@
+// The one command registry of the `yubin` CLI and the serial console. A station that brings
+// commands adds them to `commands` below; help, usage errors and exit codes come for free.
+import { ConfigError } from '../../src/config/store.ts';
+import { configCommand, setCommand, commitCommand, discardCommand } from './config.ts';
+import { userCommand, domainCommand, aliasCommand } from './accounts.ts';
+import { showCommand, alertCommand, checkCommand, restartCommand, passwdCommand, logoutCommand } from './board.ts';
+import { Cancelled } from './secrets.ts';
+import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
+
+export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
+export { splitWords } from './words.ts';
+
+const helpCommand: Command = {
+  name: 'help',
+  summary: 'list commands, or explain one: help CMD [SUB]',
+  usage: 'help [CMD [SUB]]',
+  run(args, env) {
+    if (args.length === 0) {
+      env.out.write('commands:\n');
+      for (const c of visible(commands, env.surface)) env.out.write(`  ${c.name.padEnd(10)} ${c.summary}\n`);
+      env.out.write("'help CMD' explains one.\n");
+      return EXIT.ok;
+    }
+    const found = resolve(args, env.surface);
+    if (!found || found.rest.length > 0) throw new UsageError(`help: no command ${JSON.stringify(args.join(' '))}; 'help' lists them`);
+    env.out.write(describe(found.command, found.path));
+    return EXIT.ok;
+  },
+};
+
+/** Every command, in the order `help` lists them. Add new commands here. */
+export const commands: Command[] = [
+  helpCommand,
+  showCommand,
+  setCommand,
+  commitCommand,
+  discardCommand,
+  configCommand,
+  userCommand,
+  domainCommand,
+  aliasCommand,
+  alertCommand,
+  checkCommand,
+  restartCommand,
+  passwdCommand,
+  logoutCommand,
+];
+
+const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };
+
+function visible(list: readonly Command[], surface: Surface): Command[] {
+  return list.filter((c) => !c.surfaces || c.surfaces.includes(surface));
+}
+
+function describe(c: Command, path: string): string {
+  const lines = [`${path}: ${c.summary}`];
+  if (c.subcommands) for (const s of c.subcommands) lines.push(`  ${(s.usage ?? `${path} ${s.name}`).padEnd(40)} ${s.summary}`);
+  else lines.push(`usage: ${c.usage ?? path}`);
+  return lines.join('\n') + '\n';
+}
+
+/** Walk words down the command tree: the deepest command named, and the words left over. */
+function resolve(words: readonly string[], surface: Surface): { command: Command; path: string; rest: string[] } | undefined {
+  const [first, ...rest] = words;
+  if (first === undefined) return undefined;
+  const name = ALIASES[first] ?? first;
+  let command = commands.find((c) => c.name === name);
+  if (!command) return undefined;
+  if (command.surfaces && !command.surfaces.includes(surface)) return undefined;
+  let path = command.name;
+  while (command.subcommands && rest.length > 0) {
+    const sub: Command | undefined = command.subcommands.find((s) => s.name === rest[0]);
+    if (!sub) break;
+    rest.shift();
+    command = sub;
+    path += ` ${sub.name}`;
+  }
+  return { command, path, rest };
+}
+
+/** Run one command line; returns the exit code (0 ok, 1 failed, 2 bad usage or value). */
+export async function runCommand(words: string[], env: CommandEnv): Promise<number> {
+  if (words.length === 0) return EXIT.ok;
+  const found = resolve(words, env.surface);
+  if (!found) {
+    const onlyConsole = commands.some((c) => c.name === words[0] && c.surfaces && !c.surfaces.includes(env.surface));
+    env.err.write(
+      onlyConsole
+        ? `${words[0]}: a console command${words[0] === 'set' ? "; here use 'config set KEY VALUE'" : ''}\n`
+        : `${words[0]}: unknown command; 'help' lists them\n`,
+    );
+    return EXIT.usage;
+  }
+  const { command, path, rest } = found;
+  if (rest[0] === '--help' || rest[0] === '-h' || (command.subcommands && rest[0] === 'help')) {
+    env.out.write(describe(command, path));
+    return EXIT.ok;
+  }
+  if (!command.run) {
+    env.err.write(rest.length > 0 ? `${path} ${rest[0]}: unknown subcommand\n` : '');
+    env.err.write(describe(command, path).replace(/^[^\n]*\n/, `usage:\n`));
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, env);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      env.err.write(`${err.message}\n`);
+      return EXIT.usage;
+    }
+    if (err instanceof Cancelled) {
+      env.err.write(`${path}: cancelled\n`);
+      return EXIT.failed;
+    }
+    env.err.write(`${path}: ${(err as Error).message}\n`);
+    return EXIT.failed;
+  }
+}

@@ -1,0 +1,64 @@
+// The command language shared by the `yubin` CLI and the serial console: what a command is and
+// what it gets to run. Stations that are absent (no alert engine, no firewall) leave their hook
+// out and the commands that need it answer "not available".
+import type { Context } from '../../src/context.ts';
+import type { AlertEngine } from '../../src/alerts/engine.ts';
+
+export type Surface = 'cli' | 'console';
+
+export interface Writer {
+  write(text: string): void;
+}
+
+/** One diagnostic (`check NAME …`), provided by the station that knows how. */
+export interface CheckHook {
+  readonly summary: string;
+  readonly usage: string;
+  run(args: readonly string[], out: Writer): Promise<number>;
+}
+
+/** What other stations lend the commands; every hook is optional. */
+export interface CommandHooks {
+  /** Extra lines for `show status` (listeners, queue depth, uptime of services...). */
+  status?(): Promise<string> | string;
+  /** `show queue`: the queue as text, one message a line. */
+  queue?(): Promise<string> | string;
+  alerts?: Pick<AlertEngine, 'recent' | 'ack'>;
+  firewall?: { status(): Promise<string> };
+  checks?: Readonly<Record<string, CheckHook>>;
+  restart?(): Promise<void> | void;
+}
+
+export interface PromptOptions {
+  /** Do not echo what is typed (passwords, secrets). */
+  secret?: boolean;
+}
+
+export interface CommandEnv {
+  readonly ctx: Context;
+  readonly surface: Surface;
+  readonly out: Writer;
+  readonly err: Writer;
+  /** Ask the operator one line; null when the input ended or the prompt was cancelled. */
+  prompt(question: string, options?: PromptOptions): Promise<string | null>;
+  readonly hooks: CommandHooks;
+  /** Console only: end the session after this command. */
+  logout?(): void;
+}
+
+export interface Command {
+  readonly name: string;
+  /** One line for `help`. */
+  readonly summary: string;
+  /** e.g. "user add NAME [--password P]"; parents list their subcommands' usages instead. */
+  readonly usage?: string;
+  /** Where the command exists; both when absent. */
+  readonly surfaces?: readonly Surface[];
+  readonly subcommands?: readonly Command[];
+  run?(args: string[], env: CommandEnv): Promise<number> | number;
+}
+
+/** Bad words on the command line: exit 2 with the usage line. */
+export class UsageError extends Error {}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
