@@ -1,0 +1,211 @@
+// MQTT telemetry: retained availability with a last will, metrics every mqtt.metricsInterval,
+// alerts as JSON events, Home Assistant discovery (re-sent on HA's birth message), and one
+// command, alert/ack. Every publish goes through the bounded Outbox: a broker that is down
+// never holds up a bus listener, so it never slows mail.
+import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { Context, Service } from '../context.ts';
+import type { AlertEngine } from '../alerts/engine.ts';
+import { ATTACK_KINDS, type Alert } from '../alerts/types.ts';
+import type { SettingKey } from '../config/schema.ts';
+import type { Metrics } from './metrics.ts';
+import { discoveryMessages } from './discovery.ts';
+import { topics, type Topics } from './topics.ts';
+import { Outbox, type OutboxStats } from './outbox.ts';
+
+/** Publishes awaiting their PUBACK before new ones wait in the outbox instead of MQTT.js. */
+const MAX_INFLIGHT = 256;
+/** Largest packet we accept from the broker (MQTT 5 Maximum Packet Size, §3.1.2.11.4). */
+const MAX_PACKET = 64 * 1024;
+/** Longest command payload: an alert id or 'all'. */
+const MAX_COMMAND = 64;
+const STOP_TIMEOUT_MS = 2000;
+
+export interface MqttStatus extends OutboxStats {
+  enabled: boolean;
+  connected: boolean;
+  broker: string;
+}
+
+export interface MqttService extends Service {
+  status(): MqttStatus;
+}
+
+export interface MqttOptions {
+  /** Firmware version for the Home Assistant device block. */
+  version?: string;
+}
+
+type AlertsApi = Pick<AlertEngine, 'active' | 'ack'>;
+
+async function readPem(key: SettingKey, file: string): Promise<Buffer | undefined> {
+  if (file === '') return undefined;
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw new Error(`${key}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+}
+
+export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metrics, options: MqttOptions = {}): MqttService {
+  let client: MqttClient | undefined;
+  let tp: Topics | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let detach: (() => void)[] = [];
+  let lastError = '';
+  let sampling = false;
+  const get = ctx.store.get.bind(ctx.store);
+
+  const outbox = new Outbox(
+    {
+      connected: () => client?.connected === true,
+      send: (topic, payload, opts, done) => {
+        client!.publish(topic, payload, opts, (err) => done(err ?? undefined));
+      },
+    },
+    () => get('mqtt.offlineBuffer'),
+    MAX_INFLIGHT,
+    (err) => ctx.log.log('warn', 'MQTT publish failed', { error: err.message }),
+  );
+
+  const json = (value: unknown): string => JSON.stringify(value);
+
+  const publishAttack = (): void => {
+    const on = alerts.active().some((a) => ATTACK_KINDS.includes(a.kind));
+    outbox.volatile(tp!.attack, on ? 'ON' : 'OFF', { qos: 1, retain: true });
+  };
+
+  const publishMetrics = (): void => {
+    if (sampling) return; // a slow statfs must not pile up samples
+    sampling = true;
+    metrics.snapshot().then(
+      (m) => outbox.volatile(tp!.metrics, json(m), { qos: 0, retain: true }),
+      (err: Error) => ctx.log.log('warn', 'metrics sample failed', { error: err.message }),
+    ).finally(() => { sampling = false; });
+  };
+
+  const announce = (): void => {
+    const model = `${get('board.profile')} (${get('role')})`;
+    for (const d of discoveryMessages({ topics: tp!, hostname: get('hostname'), model, version: options.version ?? 'dev' })) {
+      outbox.volatile(tp!.discovery(d.component, d.objectId), json(d.config), { qos: 1, retain: true });
+    }
+  };
+
+  const reply = (body: { command: string; ok: boolean; cleared?: string[]; error?: string }): void => {
+    outbox.event(tp!.result, json(body), { qos: 1, retain: false });
+  };
+
+  const command = (name: string, payload: Buffer): void => {
+    if (name !== 'alert/ack') {
+      reply({ command: name, ok: false, error: `unknown command ${JSON.stringify(name)}: only alert/ack is accepted` });
+      return;
+    }
+    if (payload.length > MAX_COMMAND) {
+      reply({ command: name, ok: false, error: `payload too long (${payload.length} bytes, at most ${MAX_COMMAND}): send an alert id, 'all' or nothing` });
+      return;
+    }
+    const arg = payload.toString('utf8').trim();
+    try {
+      const cleared = arg === '' || arg === 'all' ? alerts.ack() : alerts.ack(arg);
+      ctx.log.log('info', 'alerts acknowledged over MQTT', { ids: cleared.map((a) => a.id) });
+      reply({ command: name, ok: true, cleared: cleared.map((a) => a.id) });
+    } catch (err) {
+      reply({ command: name, ok: false, error: (err as Error).message });
+    }
+  };
+
+  const onAlert = (topic: string, eventType: string, alert: Alert): void => {
+    // HA event entities read event_type from the JSON body.
+    outbox.event(topic, json({ event_type: eventType, ...alert }));
+    publishAttack();
+  };
+
+  return {
+    name: 'mqtt',
+    async start() {
+      const url = get('mqtt.url');
+      if (url === '') {
+        ctx.log.log('info', 'MQTT off (mqtt.url is empty)');
+        return;
+      }
+      if (client) return;
+      tp = topics(get('mqtt.topicPrefix'), get('mqtt.discoveryPrefix'), get('hostname'));
+      const [ca, cert, key] = await Promise.all([
+        readPem('mqtt.ca', get('mqtt.ca')), readPem('mqtt.cert', get('mqtt.cert')), readPem('mqtt.key', get('mqtt.key')),
+      ]);
+      const opts: IClientOptions = {
+        clientId: `yubin_${tp.node}_${randomBytes(3).toString('hex')}`,
+        protocolVersion: 5,
+        clean: true,
+        reconnectPeriod: get('mqtt.reconnectSeconds') * 1000,
+        connectTimeout: 10_000,
+        queueQoSZero: false,
+        properties: { maximumPacketSize: MAX_PACKET },
+        will: { topic: tp.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
+        ...(get('mqtt.username') !== '' ? { username: get('mqtt.username') } : {}),
+        ...(get('mqtt.password') !== '' ? { password: get('mqtt.password') } : {}),
+        ...(ca ? { ca } : {}),
+        ...(cert ? { cert } : {}),
+        ...(key ? { key } : {}),
+      };
+      const c = connect(url, opts);
+      client = c;
+      const t = tp;
+      c.on('connect', () => {
+        lastError = '';
+        ctx.log.log('info', 'MQTT connected', { broker: url });
+        c.subscribe([t.haStatus, `${t.command}/#`], { qos: 1 }, (err) => {
+          if (err) ctx.log.log('warn', 'MQTT subscribe failed', { error: err.message });
+        });
+        outbox.volatile(t.availability, 'online', { qos: 1, retain: true });
+        announce();
+        publishAttack();
+        publishMetrics();
+        outbox.flush();
+      });
+      c.on('message', (topic, payload) => {
+        if (topic === t.haStatus) {
+          if (payload.toString('utf8').trim() === 'online') announce();
+        } else if (topic.startsWith(`${t.command}/`)) {
+          command(topic.slice(t.command.length + 1), payload);
+        }
+      });
+      c.on('error', (err) => {
+        // Reconnects repeat the same error every few seconds: log each distinct one once.
+        if (err.message !== lastError) ctx.log.log('warn', 'MQTT error', { broker: url, error: err.message });
+        lastError = err.message;
+      });
+      c.on('offline', () => ctx.log.log('debug', 'MQTT broker away', { broker: url, buffered: outbox.stats().buffered }));
+      detach = [
+        ctx.bus.on('alert.raised', (a) => onAlert(t.alert, a.kind, a)),
+        ctx.bus.on('alert.cleared', (a) => onAlert(t.alertCleared, a.reason, a)),
+      ];
+      timer = setInterval(publishMetrics, get('mqtt.metricsInterval') * 1000);
+      timer.unref();
+    },
+    async stop() {
+      for (const off of detach) off();
+      detach = [];
+      clearInterval(timer);
+      const c = client;
+      client = undefined;
+      if (!c) return;
+      const closed = new Promise<void>((resolve) => {
+        if (c.connected) {
+          // A clean disconnect suppresses the will, so say offline ourselves first.
+          c.publish(tp!.availability, 'offline', { qos: 1, retain: true }, () => c.end(false, {}, () => resolve()));
+        } else {
+          c.end(true, {}, () => resolve());
+        }
+      });
+      let timeout: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise<void>((resolve) => { timeout = setTimeout(resolve, STOP_TIMEOUT_MS); })]);
+      clearTimeout(timeout);
+      c.end(true);
+    },
+    status() {
+      return { enabled: client !== undefined, connected: client?.connected === true, broker: get('mqtt.url'), ...outbox.stats() };
+    },
+  };
+}
