@@ -1,0 +1,64 @@
+// The console service: the command language on the serial port (console.device) or, when that
+// is empty, on stdin/stdout for development. One session at a time per stream.
+import type { Context, Service } from '../../src/context.ts';
+import type { CommandHooks } from '../commands/index.ts';
+import { SerialLink } from '../../board/serial/serial-link.ts';
+import { runConsole, createLoginGuard, type ConsoleIo, type ConsoleRun } from './session.ts';
+
+export interface ConsoleStreamOptions {
+  /** Run on this stream instead of what console.device says (tests, embedding). */
+  stream?: ConsoleIo;
+}
+
+export function createConsoleService(ctx: Context, hooks: CommandHooks = {}, options: ConsoleStreamOptions = {}): Service {
+  // One guard for the service's life: reopening the port must not reset the failure count.
+  const guard = createLoginGuard(ctx);
+  let run: ConsoleRun | undefined;
+  let link: SerialLink | undefined;
+  let rawStdin = false;
+
+  return {
+    name: 'console',
+
+    async start() {
+      if (options.stream) {
+        run = runConsole(ctx, hooks, options.stream, guard);
+        return;
+      }
+      const device = ctx.store.get('console.device');
+      if (device === '') {
+        const stdin = process.stdin;
+        // Raw mode: we echo and edit lines ourselves, the same as on the serial line.
+        if (stdin.isTTY) {
+          stdin.setRawMode(true);
+          rawStdin = true;
+        }
+        run = runConsole(ctx, hooks, { input: stdin, output: process.stdout, name: 'stdio', echo: stdin.isTTY === true }, guard);
+        return;
+      }
+      link = new SerialLink({
+        path: device,
+        baudRate: ctx.store.get('console.baud'),
+        log: ctx.log,
+        onOpen: (port) => {
+          run?.close();
+          run = runConsole(ctx, hooks, { input: port, output: port, name: device }, guard);
+        },
+      });
+      await link.start();
+    },
+
+    async stop() {
+      run?.close();
+      await run?.done;
+      run = undefined;
+      await link?.stop();
+      link = undefined;
+      if (rawStdin) {
+        process.stdin.setRawMode(false);
+        process.stdin.pause();
+        rawStdin = false;
+      }
+    },
+  };
+}

@@ -1,0 +1,137 @@
+// The console over a real serial line: socat makes a linked pty pair, Yubin's console opens one
+// end with serialport (console.device), the test types on the other end like a terminal would.
+import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SerialPort } from 'serialport';
+import { ConfigStore } from '../../src/config/store.ts';
+import { Users } from '../../src/accounts/users.ts';
+import { EventBus, type EventMap } from '../../src/events/bus.ts';
+import { stderrLogger, type Context } from '../../src/context.ts';
+import { Leases } from '../../src/policy/leases.ts';
+import { createConsoleService } from '../../firmware/console/service.ts';
+
+/** Start socat with two raw ptys; resolves their /dev/pts paths. */
+async function ptyPair(t: Test): Promise<[string, string]> {
+  const socat = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  t.teardown(() => void socat.kill());
+  let text = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socat gave no ptys: ${text}`)), 5000);
+    socat.stderr.on('data', (d: Buffer) => {
+      text += d.toString();
+      const paths = [...text.matchAll(/PTY is (\/dev\/pts\/\d+)/g)].map((m) => m[1]!);
+      if (paths.length === 2 && /starting data transfer loop/.test(text)) {
+        clearTimeout(timer);
+        resolve([paths[0]!, paths[1]!]);
+      }
+    });
+  });
+}
+
+/** The admin's terminal on the far end of the pty pair. */
+async function terminal(t: Test, path: string) {
+  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
+  await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+  t.teardown(() => new Promise<void>((res) => (port.isOpen ? port.close(() => res()) : res())));
+  let screen = '';
+  let seen = 0;
+  port.on('data', (d: Buffer) => (screen += d.toString('utf8')));
+  return {
+    type: (text: string) => port.write(text),
+    /** Wait until the screen shows `pattern` after what was already awaited; returns the new text. */
+    async expect(pattern: RegExp | string, ms = 8000): Promise<string> {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const fresh = screen.slice(seen);
+        const m = typeof pattern === 'string' ? (fresh.includes(pattern) ? { index: fresh.indexOf(pattern), len: pattern.length } : null) : (() => {
+          const r = pattern.exec(fresh);
+          return r ? { index: r.index, len: r[0].length } : null;
+        })();
+        if (m) {
+          seen += m.index + m.len;
+          return fresh.slice(0, m.index + m.len);
+        }
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen since last match: ${JSON.stringify(fresh)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+    get screen() {
+      return screen;
+    },
+  };
+}
+
+async function boot(dir: string, device: string) {
+  const store = await ConfigStore.open(dir);
+  await store.set('console.device', device);
+  const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+  const service = createConsoleService(ctx, {});
+  await service.start();
+  return { ctx, service, store };
+}
+
+t.test('console session over a socat pty pair', async (t) => {
+  const [boardEnd, adminEnd] = await ptyPair(t);
+  const dir = await mkdtemp(join(tmpdir(), 'yubin-console-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const PASSWORD = 'serial-secret-1';
+
+  let board = await boot(dir, boardEnd);
+  t.teardown(() => board.service.stop());
+  const term = await terminal(t, adminEnd);
+  term.type('\r');
+  await term.expect('No admin password is set yet');
+  await term.expect('New admin password: ');
+  term.type(`${PASSWORD}\r`);
+  await term.expect('Repeat admin password: ');
+  term.type(`${PASSWORD}\r`);
+  await term.expect('admin password set');
+  await term.expect('yubin.localdomain> ');
+  t.notMatch(term.screen, PASSWORD, 'the password is never echoed');
+
+  // Logout, then a wrong password: refused, after a delay, with an auth.failed event.
+  term.type('logout\r');
+  await term.expect('logged out');
+  const failed: EventMap['auth.failed'][] = [];
+  board.ctx.bus.on('auth.failed', (e) => failed.push(e));
+  await term.expect('Password: ');
+  const t0 = Date.now();
+  term.type('wrong-password\r');
+  await term.expect('Login incorrect');
+  t.ok(Date.now() - t0 >= 900, 'a wrong password costs at least a second');
+  t.same(failed, [{ service: 'console', client: boardEnd, user: 'admin' }]);
+  await term.expect('Password: ');
+  term.type(`${PASSWORD}\r`);
+  await term.expect("Logged in. 'help' lists commands.");
+
+  // Line editing: backspace fixes a typo, and what is typed is echoed.
+  term.type('show statux\x7fs\r');
+  t.match(await term.expect(/role all-in-one/), 'show statux\b \bs\r\nYubin on yubin.localdomain', 'backspace erases on screen and in the line');
+
+  term.type('set smtp.maxSize banana\r');
+  t.match(await term.expect('1073741824'), 'smtp.maxSize: "banana" is not allowed: expected an integer from 1024 to 1073741824',
+    'a bad set is refused naming the key');
+  term.type('set smtp.maxSize 2M\r');
+  await term.expect("staged smtp.maxSize = 2097152 ('commit' saves, 'discard' drops)");
+  await term.expect('yubin.localdomain*> ');
+  term.type('commit\r');
+  await term.expect('committed smtp.maxSize');
+  await term.expect('yubin.localdomain> ');
+
+  // Restart: stop the console, close the store, open everything anew on the same serial line.
+  await board.service.stop();
+  board.store.close();
+  board = await boot(dir, boardEnd);
+  term.type('\r');
+  await term.expect('Password: ');
+  term.type(`${PASSWORD}\r`);
+  await term.expect('Logged in.');
+  await term.expect('yubin.localdomain> ');
+  term.type('config get smtp.maxSize\r');
+  t.match(await term.expect('yubin.localdomain> '), '2097152\r\n', 'the committed setting survived the restart');
+  term.type('help set\r');
+  t.match(await term.expect('yubin.localdomain> '), "usage: set KEY VALUE");
+});
