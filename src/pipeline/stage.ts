@@ -29,6 +29,8 @@ export interface MessageContext {
   /** Path of the spooled message (CRLF lines, our Received header first). Read it as a stream. */
   readonly path: string;
   readonly size: number;
+  /** Header lines earlier stages returned, not yet in the file (Authentication-Results for the spam score). */
+  readonly prepend?: readonly string[];
 }
 
 export interface Reply {
