@@ -1,0 +1,93 @@
+// Diagnostics the CLI and console call (`yubin check spf|senderid|dkim|dmarc`): each returns the
+// result and the reasons, in words an administrator can act on. `dns` is a resolver or "HOST:PORT".
+import { createReadStream } from 'node:fs';
+import { hostname } from 'node:os';
+import { authenticate, dkimVerify, spf } from 'mailauth';
+import { resolverFor, type DnsResolver } from '../dns/resolver.ts';
+import { mailauthResolver } from './mailauth-dns.ts';
+import { readHeaders } from './headers.ts';
+import { checkScope, checkSenderId as senderIdOnHeaders } from './senderid.ts';
+
+export interface Diagnosis {
+  result: string;
+  /** One line per reason, first the most important. */
+  why: string[];
+}
+
+type DnsChoice = DnsResolver | string | undefined;
+
+function resolverOf(dns: DnsChoice) {
+  return mailauthResolver(typeof dns === 'object' ? dns : resolverFor(dns));
+}
+
+const MTA = hostname();
+
+/** SPF (RFC 7208) for a client address, HELO name and envelope sender ('' = null sender: HELO is checked). */
+export async function checkSpf(opts: { ip: string; helo: string; from: string; dns?: DnsChoice }): Promise<Diagnosis> {
+  const res = await spf({ ip: opts.ip, helo: opts.helo, sender: opts.from, mta: MTA, strict: true, resolver: resolverOf(opts.dns) });
+  const why = [res.status.comment ?? res.status.result];
+  why.push(res.rr ? `record of ${res.domain}: "${res.rr}"` : `no SPF record found for ${res.domain}`);
+  if (res.lookups) why.push(`DNS lookups: ${res.lookups.count} of ${res.lookups.limit} allowed, ${res.lookups.void} void (RFC 7208 §4.6.4)`);
+  if (res.explanation) why.push(`explanation published by the domain: ${res.explanation}`);
+  return { result: res.status.result, why };
+}
+
+/** Sender ID (RFC 4406) on a message file: the PRA scope, and the mfrom scope when `from` is given. */
+export async function checkSenderId(file: string, opts: { ip: string; helo?: string; from?: string; dns?: DnsChoice }): Promise<Diagnosis> {
+  const resolver = resolverOf(opts.dns);
+  const helo = opts.helo ?? opts.ip;
+  const pra = await senderIdOnHeaders(await readHeaders(file), { ip: opts.ip, helo, resolver, mta: MTA });
+  const why = [pra.why];
+  if (pra.record) why.push(`record: "${pra.record}"`);
+  if (opts.from) {
+    const mfrom = await checkScope(opts.from, 'mfrom', { ip: opts.ip, helo, resolver, mta: MTA });
+    why.push(`mfrom scope: ${mfrom.result} (${mfrom.why})`);
+  }
+  return { result: pra.result, why };
+}
+
+/** DKIM (RFC 6376, RFC 8301 key rules, RFC 8463 ed25519): every signature of a message file. */
+export async function checkDkim(file: string, opts: { dns?: DnsChoice; minRsaBits?: number } = {}): Promise<Diagnosis> {
+  const stream = createReadStream(file);
+  try {
+    const res = await dkimVerify(stream, { resolver: resolverOf(opts.dns), strict: true, minBitLength: opts.minRsaBits ?? 1024 });
+    const sigs = (res.results ?? []).filter((r) => r.signingDomain);
+    if (sigs.length === 0) return { result: 'none', why: ['the message has no DKIM-Signature header'] };
+    const why = sigs.map((r) => {
+      const bits = r.modulusLength ? `, ${r.modulusLength}-bit key` : '';
+      return `d=${r.signingDomain} s=${r.selector} a=${r.algo} c=${r.format}: ${r.status.result}${r.status.comment ? ` (${r.status.comment})` : ''}${bits}`;
+    });
+    const result = sigs.some((r) => r.status.result === 'pass') ? 'pass' : sigs[0]!.status.result;
+    return { result, why };
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** DMARC (RFC 7489) on a message file, from the SPF and DKIM results for this client and envelope. */
+export async function checkDmarc(file: string, opts: { ip: string; from: string; helo?: string; dns?: DnsChoice }): Promise<Diagnosis> {
+  const stream = createReadStream(file);
+  try {
+    const res = await authenticate(stream, {
+      ip: opts.ip,
+      helo: opts.helo ?? opts.ip,
+      sender: opts.from,
+      mta: MTA,
+      strict: true,
+      resolver: resolverOf(opts.dns),
+      disableArc: true,
+      disableBimi: true,
+    });
+    if (!res.dmarc) return { result: 'none', why: [`DMARC not evaluated: ${res.dmarcSkipReason ?? 'no author domain'}`] };
+    const d = res.dmarc;
+    const why = [
+      `${d.status.header?.from ?? d.domain}: ${d.status.result}${d.status.comment ? ` (${d.status.comment})` : ''}`,
+      d.rr ? `record: "${d.rr}" (policy ${d.policy}${d.testMode ? ', testing' : ''})` : 'no DMARC record',
+      `SPF ${res.spf ? res.spf.status.result : 'none'} for ${res.spf ? res.spf.domain : '-'}; aligned: ${d.alignment.spf.result ?? 'no'}${d.alignment.spf.strict ? ' (strict)' : ''}`,
+      `DKIM aligned: ${d.alignment.dkim.result ?? 'no'}${d.alignment.dkim.strict ? ' (strict)' : ''}`,
+    ];
+    return { result: d.status.result, why };
+  } finally {
+    stream.destroy();
+  }
+}
