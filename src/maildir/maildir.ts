@@ -50,6 +50,10 @@ export function parseName(file: string): { base: string; size: number | null } {
   return { base, size: m ? Number(m[1]) : null };
 }
 
+// Digit runs compare as numbers: the microseconds in "M<usec>" are not zero-padded (here or in
+// Dovecot's names), so plain string order would put M96919 after M129838 of the same second.
+const nameOrder = new Intl.Collator('en', { numeric: true });
+
 /** Messages in new/ and cur/, oldest first (by name: names start with the delivery time). */
 export async function listMessages(root: string): Promise<MaildirEntry[]> {
   const out: MaildirEntry[] = [];
@@ -67,7 +71,7 @@ export async function listMessages(root: string): Promise<MaildirEntry[]> {
       out.push({ file, dir, base, size: size ?? (await stat(join(root, dir, file))).size });
     }
   }
-  return out.sort((a, b) => (a.base < b.base ? -1 : a.base > b.base ? 1 : 0));
+  return out.sort((a, b) => nameOrder.compare(a.base, b.base));
 }
 
 /** Bytes in the mailbox, for quota. */
