@@ -16,6 +16,10 @@ import { settings as spamSettings } from '../spam/settings.ts';
 import { settings as quarantineSettings } from '../quarantine/settings.ts';
 import { settings as senderAuthSettings } from '../senderauth/settings.ts';
 import { settings as dkimSignSettings } from '../dkimsign/settings.ts';
+import { settings as outboundSettings } from '../outbound/settings.ts';
+import { settings as bounceSettings } from '../bounce/settings.ts';
+import { settings as holdSettings } from '../hold/settings.ts';
+import { settings as archiveSettings } from '../archive/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -33,4 +37,8 @@ export const stationSettings = {
   ...quarantineSettings,
   ...senderAuthSettings,
   ...dkimSignSettings,
+  ...outboundSettings,
+  ...bounceSettings,
+  ...holdSettings,
+  ...archiveSettings,
 } satisfies Record<string, Setting<unknown>>;

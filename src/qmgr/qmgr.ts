@@ -11,6 +11,14 @@ export type RouteKind = Route['kind'];
 /** Called when recipients failed for good (5xx or too old): the bounce (DSN) station hooks here. */
 export type FailureHook = (entry: QueueEntry, failedIndexes: number[]) => Promise<void>;
 
+/** Called once per entry when its recipients have waited `queue.delayWarningHours`: the delay notice. */
+export type DelayHook = (entry: QueueEntry, pendingIndexes: number[]) => Promise<void>;
+
+/** Thrown by the admin operations; the text is what the admin reads. */
+export class QueueError extends Error {
+  override readonly name = 'QueueError';
+}
+
 export class Qmgr implements Service {
   readonly name = 'qmgr';
   readonly #ctx: Context;
@@ -19,6 +27,9 @@ export class Qmgr implements Service {
   readonly #due = new Map<string, number>();
   readonly #inFlight = new Set<string>();
   readonly #onFailure: FailureHook[] = [];
+  readonly #onDelay: DelayHook[] = [];
+  /** Entries flushed by the admin: their recipients' own retry times are ignored once. */
+  readonly #flushed = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
   #idle: Array<() => void> = [];
@@ -35,6 +46,10 @@ export class Qmgr implements Service {
 
   onFailure(hook: FailureHook): void {
     this.#onFailure.push(hook);
+  }
+
+  onDelay(hook: DelayHook): void {
+    this.#onDelay.push(hook);
   }
 
   async start(): Promise<void> {
@@ -58,10 +73,28 @@ export class Qmgr implements Service {
     this.#kick();
   }
 
-  /** Try every entry now (yubin queue flush). */
-  flush(): void {
-    for (const id of this.#due.keys()) this.#due.set(id, 0);
+  /** Try every entry now, or the one named (yubin queue flush [ID]); a mis-send hold still holds. */
+  flush(id?: string): void {
+    for (const key of id === undefined ? [...this.#due.keys()] : [id]) {
+      if (!this.#due.has(key)) continue;
+      this.#due.set(key, 0);
+      this.#flushed.add(key);
+    }
     this.#kick();
+  }
+
+  isInFlight(id: string): boolean {
+    return this.#inFlight.has(id);
+  }
+
+  /**
+   * Take an entry out of the schedule so that the caller may change or remove its files (hold,
+   * delete, cancel). Refused while it is being delivered: that attempt's outcome would overwrite.
+   */
+  withdraw(id: string): void {
+    if (this.#inFlight.has(id)) throw new QueueError(`${id} is being delivered right now; try again in a moment`);
+    this.#due.delete(id);
+    this.#flushed.delete(id);
   }
 
   depth(): number {
@@ -107,6 +140,8 @@ export class Qmgr implements Service {
     try {
       entry = await this.#spool.load(id);
     } catch (err) {
+      // Deleted or cancelled by the admin meanwhile: nothing to do.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       this.#ctx.log.log('error', 'queue entry unreadable; left in place', { id, error: String(err) });
       return;
     }
@@ -121,6 +156,7 @@ export class Qmgr implements Service {
 
   async #deliverEntry(entry: QueueEntry): Promise<void> {
     const now = Date.now();
+    const forced = this.#flushed.delete(entry.id);
     if (entry.held) return; // released by the admin later (enqueue again)
     if (entry.holdUntil !== undefined && entry.holdUntil > now) {
       this.#due.set(entry.id, entry.holdUntil);
@@ -128,7 +164,7 @@ export class Qmgr implements Service {
     }
     const groups = new Map<string, number[]>();
     entry.rcpts.forEach((r, i) => {
-      if (r.status !== 'pending' || r.nextAttempt > now) return;
+      if (r.status !== 'pending' || (r.nextAttempt > now && !forced)) return;
       const key = r.route.kind === 'remote' ? `remote:${r.route.domain}` : r.route.kind;
       groups.set(key, [...(groups.get(key) ?? []), i]);
     });
@@ -139,27 +175,37 @@ export class Qmgr implements Service {
       const results: DeliveryResult[] = agent
         ? await agent.deliver(entry, indexes)
         : indexes.map(() => ({ status: 'deferred' as const, reply: `451 4.3.0 no delivery agent for ${kind} routes` }));
+      const done = Date.now();
       results.forEach((res, k) => {
         const i = indexes[k]!;
         const r = entry.rcpts[i]!;
         r.attempts += 1;
         r.lastReply = res.reply;
         if (res.status === 'delivered') r.status = 'delivered';
-        else if (res.status === 'failed' || this.#tooOld(entry, now)) {
+        else if (res.status === 'failed' || this.#tooOld(entry, done)) {
           r.status = 'failed';
+          if (res.status !== 'failed') r.lastReply = `${res.reply}; gave up after ${this.#ctx.store.get('queue.maxAgeHours')} hours in the queue`;
           failed.push(i);
-          this.#ctx.bus.emit('delivery.failed', { queueId: entry.id, rcpt: r.address, code: res.reply.slice(0, 3), text: res.reply, permanent: true });
-        } else r.nextAttempt = now + this.#backoff(r.attempts);
+          this.#ctx.bus.emit('delivery.failed', { queueId: entry.id, rcpt: r.address, code: res.reply.slice(0, 3), text: r.lastReply, permanent: true });
+        } else r.nextAttempt = done + this.#backoff(r.attempts);
       });
+      // Record each group's outcome at once: a crash after a server's 250 and before this write is
+      // the only way a recipient gets the message twice (RFC 5321 §6.1 accepts that; we keep it short).
+      await this.#spool.save(entry);
     }
     if (failed.length > 0) for (const hook of this.#onFailure) await hook(entry, failed);
-    const pending = entry.rcpts.filter((r) => r.status === 'pending');
-    if (pending.length === 0) {
+    const pendingIndexes = entry.rcpts.flatMap((r, i) => (r.status === 'pending' ? [i] : []));
+    if (pendingIndexes.length === 0) {
       await this.#spool.remove(entry.id);
       return;
     }
+    const warnAfter = this.#ctx.store.get('queue.delayWarningHours') * 3600_000;
+    if (warnAfter > 0 && entry.delayWarned !== true && Date.now() - entry.received >= warnAfter) {
+      for (const hook of this.#onDelay) await hook(entry, pendingIndexes);
+      entry.delayWarned = true;
+    }
     await this.#spool.save(entry);
-    this.#due.set(entry.id, Math.min(...pending.map((r) => r.nextAttempt)));
+    this.#due.set(entry.id, Math.min(...pendingIndexes.map((i) => entry.rcpts[i]!.nextAttempt)));
   }
 
   #tooOld(entry: QueueEntry, now: number): boolean {

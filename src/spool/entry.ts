@@ -41,4 +41,6 @@ export interface QueueEntry {
   holdUntil?: number;
   /** Set when the admin holds the message: not delivered until released. */
   held?: boolean;
+  /** The sender has had the one "delayed" notice (queue.delayWarningHours). */
+  delayWarned?: boolean;
 }

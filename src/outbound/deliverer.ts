@@ -1,0 +1,140 @@
+// The `smtp` delivery agents (Postfix's smtp(8)): remote recipients go to the MX of their domain,
+// or through a smarthost, or (internal role) through the edge; the edge passes mail for the local
+// domains to the internal server. One session per server address carries every recipient of the
+// group; addresses are tried in order until one answers.
+import { isIP } from 'node:net';
+import type { Context } from '../context.ts';
+import type { Deliverer, DeliveryResult } from '../qmgr/deliverer.ts';
+import type { QueueEntry } from '../spool/entry.ts';
+import { resolverFromSettings, type DnsResolver } from '../dns/resolver.ts';
+import { planDelivery, addressesOf, type Exchanger } from './mx.ts';
+import { runSession, type SessionOptions, type TlsMode } from './transaction.ts';
+import { queuedMessage, prependBytes } from './message-stream.ts';
+import { ConnectionLimiter } from './limiter.ts';
+
+export interface OutboundOptions {
+  /** Where the message file of a queue entry is (Spool.messagePath). */
+  messagePath: (id: string) => string;
+  /** Defaults to the resolver configured by dns.* (made afresh per attempt, so config changes hold). */
+  resolver?: () => DnsResolver;
+}
+
+/** Where one group goes: the servers to try in order and how to talk to them. */
+interface Destination {
+  /** Key for the per-destination connection limit (domain or relay hop). */
+  key: string;
+  exchangers: Exchanger[];
+  port: number;
+  session: SessionOptions;
+}
+
+type Plan = { kind: 'go'; destination: Destination } | { kind: 'fail'; result: DeliveryResult };
+
+export function createOutbound(ctx: Context, options: OutboundOptions): { remote: Deliverer; internal: Deliverer } {
+  const store = ctx.store;
+  const limiter = new ConnectionLimiter(() => store.get('outbound.maxConnections'), () => store.get('outbound.maxPerDestination'));
+  const resolver = options.resolver ?? (() => resolverFromSettings(store));
+
+  function session(tls: TlsMode, auth?: { user: string; pass: string }): SessionOptions {
+    const source = store.get('outbound.sourceAddress');
+    return {
+      heloName: store.get('hostname'),
+      tls,
+      connectTimeoutMs: store.get('outbound.connectTimeoutMs'),
+      greetingTimeoutMs: store.get('outbound.greetingTimeoutMs'),
+      socketTimeoutMs: store.get('outbound.socketTimeoutMs'),
+      ...(auth ? { auth } : {}),
+      ...(source ? { localAddress: source } : {}),
+    };
+  }
+
+  /** A fixed relay hop named by a config key (host[:port]). */
+  async function hop(key: 'relay.internalHost' | 'relay.edgeHost' | 'relay.smarthost', why: string): Promise<Plan> {
+    const value = store.get(key);
+    if (!value) return { kind: 'fail', result: { status: 'deferred', reply: `451 4.3.5 ${key} is not set: ${why}` } };
+    const { host, port } = splitHostPort(value, store.get('outbound.port'));
+    const found = await addressesOf(host, resolver());
+    if (found.addresses.length === 0) {
+      const cause = found.temporary?.message ?? `${host} has no address`;
+      return { kind: 'fail', result: { status: 'deferred', reply: `451 4.4.3 ${key} ${host}: ${cause}` } };
+    }
+    const smarthost = key === 'relay.smarthost';
+    const user = smarthost ? store.get('relay.smarthostUser') : '';
+    const tlsSetting = smarthost ? store.get('relay.smarthostTls') : 'opportunistic';
+    // With AUTH the password must travel encrypted: opportunistic becomes required.
+    const tls: TlsMode = tlsSetting === 'implicit' ? 'implicit' : tlsSetting === 'starttls' || user ? 'required' : 'opportunistic';
+    return {
+      kind: 'go',
+      destination: {
+        key: `${key}=${value}`,
+        exchangers: [{ name: host, preference: 0, addresses: found.addresses }],
+        port,
+        session: session(tls, user ? { user, pass: store.get('relay.smarthostPassword') } : undefined),
+      },
+    };
+  }
+
+  async function planRemote(domain: string): Promise<Plan> {
+    if (store.get('role') === 'internal') return hop('relay.edgeHost', 'the internal role sends all outbound mail through the edge');
+    if (store.get('relay.smarthost')) return hop('relay.smarthost', '');
+    const plan = await planDelivery(domain, resolver());
+    if (plan.kind === 'fail') return { kind: 'fail', result: { status: plan.permanent ? 'failed' : 'deferred', reply: plan.reply } };
+    const tls: TlsMode = store.get('outbound.tlsRequiredDomains').includes(domain) ? 'required' : 'opportunistic';
+    return { kind: 'go', destination: { key: domain, exchangers: plan.exchangers, port: store.get('outbound.port'), session: session(tls) } };
+  }
+
+  async function deliverGroup(entry: QueueEntry, indexes: number[], plan: Plan, route: 'remote' | 'internal'): Promise<DeliveryResult[]> {
+    if (plan.kind === 'fail') return indexes.map(() => plan.result);
+    const { destination } = plan;
+    const rcpts = indexes.map((i) => entry.rcpts[i]!.address);
+    const envelope = { from: entry.mailFrom, to: rcpts, size: entry.size + prependBytes(entry).length };
+    let lastReply = '451 4.4.1 no server to try';
+    for (const exchanger of destination.exchangers) {
+      for (const address of exchanger.addresses) {
+        const release = await limiter.acquire(destination.key);
+        let outcome;
+        try {
+          outcome = await runSession({ address, port: destination.port, name: exchanger.name }, destination.session, envelope, () =>
+            queuedMessage(entry, options.messagePath(entry.id)),
+          );
+        } finally {
+          release();
+        }
+        if (outcome.kind === 'unreachable') {
+          lastReply = outcome.reply;
+          ctx.log.log('info', 'outbound server unreachable, trying the next', { id: entry.id, server: `${exchanger.name} [${address}]`, reply: outcome.reply });
+          continue;
+        }
+        outcome.results.forEach((r, k) => {
+          if (r.status === 'delivered') ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpts[k]!, route });
+        });
+        return outcome.results;
+      }
+    }
+    return indexes.map(() => ({ status: 'deferred', reply: lastReply }));
+  }
+
+  return {
+    remote: {
+      async deliver(entry, indexes) {
+        const route = entry.rcpts[indexes[0]!]!.route;
+        if (route.kind !== 'remote') throw new Error('remote deliverer given a non-remote route');
+        return deliverGroup(entry, indexes, await planRemote(route.domain.toLowerCase()), 'remote');
+      },
+    },
+    internal: {
+      async deliver(entry, indexes) {
+        return deliverGroup(entry, indexes, await hop('relay.internalHost', 'the edge role passes local mail to the internal server'), 'internal');
+      },
+    },
+  };
+}
+
+/** "host", "host:port", "[v6]", "[v6]:port" → parts; a missing port is `defaultPort`. */
+export function splitHostPort(value: string, defaultPort: number): { host: string; port: number } {
+  const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(value);
+  if (bracket) return { host: bracket[1]!, port: bracket[2] ? Number(bracket[2]) : defaultPort };
+  if (isIP(value) === 6) return { host: value, port: defaultPort };
+  const colon = value.lastIndexOf(':');
+  return colon < 0 ? { host: value, port: defaultPort } : { host: value.slice(0, colon), port: Number(value.slice(colon + 1)) };
+}
