@@ -1,0 +1,51 @@
+// The `yubin` CLI side of the command language: a Context on the data folder, prompts on the
+// terminal (no echo for secrets), output to stdout/stderr, and the exit code of the command.
+import { ConfigStore } from '../../src/config/store.ts';
+import { Users } from '../../src/accounts/users.ts';
+import { EventBus } from '../../src/events/bus.ts';
+import { stderrLogger, type Context } from '../../src/context.ts';
+import { Leases } from '../../src/policy/leases.ts';
+import { LineReader } from '../console/line-reader.ts';
+import { runCommand, type CommandEnv, type CommandHooks } from './index.ts';
+
+export interface CliOptions {
+  dataDir: string;
+  hooks?: CommandHooks;
+}
+
+/** Prompt on the process's terminal: raw mode so a secret is never echoed; a pipe just gives lines. */
+export function terminalPrompt(): CommandEnv['prompt'] {
+  let reader: LineReader | undefined;
+  return async (question, options) => {
+    const stdin = process.stdin;
+    const tty = stdin.isTTY === true;
+    reader ??= new LineReader(stdin, { write: (s) => process.stderr.write(s) }, { echo: tty });
+    process.stderr.write(question);
+    if (tty) stdin.setRawMode(true);
+    stdin.resume();
+    try {
+      const r = await reader.read({ secret: options?.secret ?? false });
+      return 'line' in r ? r.line : null;
+    } finally {
+      if (tty) stdin.setRawMode(false);
+      stdin.pause();
+    }
+  };
+}
+
+export async function runCli(argv: string[], options: CliOptions): Promise<number> {
+  const store = await ConfigStore.open(options.dataDir);
+  try {
+    const ctx: Context = { dataDir: options.dataDir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('warn'), leases: new Leases() };
+    return await runCommand(argv.length === 0 ? ['help'] : argv, {
+      ctx,
+      surface: 'cli',
+      out: { write: (s) => process.stdout.write(s) },
+      err: { write: (s) => process.stderr.write(s) },
+      prompt: terminalPrompt(),
+      hooks: options.hooks ?? {},
+    });
+  } finally {
+    store.close();
+  }
+}
