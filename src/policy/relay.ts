@@ -81,6 +81,11 @@ function routingTrick(rcpt: ParsedAddress, a: string, isBoard: boolean): RcptDec
   return null;
 }
 
+function undeliverable(rcpt: ParsedAddress): RcptDecision | null {
+  const form = unusableForm(rcpt, 'recipient');
+  return form ? reject(form.reason, form.reply) : null;
+}
+
 /** Is the literal domain one of the board's own addresses? */
 function isBoardLiteral(rcpt: ParsedAddress, site: RelaySite): boolean {
   if (!rcpt.ipLiteral) return false;
@@ -107,12 +112,10 @@ export function decideRcpt(rcpt: string, client: RelayClient, site: RelaySite): 
   // RFC 5321 §4.1.1.3: <Postmaster> without a domain must be accepted, from anyone.
   const barePostmaster = parsed.flags.noDomain && !parsed.flags.sourceRoute && parsed.canonical === 'postmaster';
 
-  if (!barePostmaster && mayRelay) {
-    const unusable = unusableForm(parsed, 'recipient');
-    if (unusable) return reject(unusable.reason, unusable.reply);
-  } else if (!barePostmaster) {
-    const trick = routingTrick(parsed, rcpt, isBoard);
-    if (trick) return trick;
+  if (!barePostmaster) {
+    // Row 2 clients get no routing interpretation, only errors for forms nobody can deliver.
+    const refusal = mayRelay ? undeliverable(parsed) : routingTrick(parsed, rcpt, isBoard);
+    if (refusal) return refusal;
   }
 
   // Row 1: a local domain, the board's own literal, or bare Postmaster.
