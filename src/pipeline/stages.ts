@@ -7,13 +7,13 @@ import { attachmentStage } from '../attachments/stage.ts';
 import { antivirusStage } from '../antivirus/stage.ts';
 import { spamStage } from '../spam/stage.ts';
 
-  // Sender checks first: later stages (spam score) read the Authentication-Results they add.
 export const stages: NamedStage[] = [
   // Sender checks first: later stages (spam score) read the Authentication-Results they add.
   { name: 'senderauth', run: senderAuthStage },
   // Encrypted first: it marks what nobody can read; the attachment filter then removes by name and type.
   { name: 'encrypted', run: encryptedStage },
   { name: 'attachments', run: attachmentStage },
+  // The virus scan sees the message as it will be delivered (after removals).
   { name: 'antivirus', run: antivirusStage },
   { name: 'spam', run: spamStage },
   // Signing last: no later stage may change the signed bytes.
