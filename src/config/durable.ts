@@ -14,6 +14,16 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+/** fsync a file by path (any descriptor of the file flushes its data on Linux). */
+export async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 export async function writeFileDurable(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });

@@ -7,8 +7,8 @@
 // Commit order: fsync the message, rename it into queue/, write the JSON durably. A message file in
 // queue/ without its JSON was never acknowledged (crash mid-commit) and is removed on recovery.
 // The JSON is removed before the message file when every recipient is done.
-import { mkdir, open, rename, unlink, readdir, readFile, type FileHandle } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { mkdir, rename, unlink, readdir, readFile } from 'node:fs/promises';
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurable, fsyncDir } from '../config/durable.ts';
 import { isQueueId } from './queue-id.ts';
@@ -43,9 +43,9 @@ export class Spool {
     return join(this.queueDir, `${id}.json`);
   }
 
-  /** Open a new tmp file for an incoming message. */
-  async create(id: string): Promise<FileHandle> {
-    return open(this.tmpPath(id), 'wx', 0o600);
+  /** A write stream for a new incoming message in tmp/ (exclusive create). */
+  create(id: string): WriteStream {
+    return createWriteStream(this.tmpPath(id), { flags: 'wx', mode: 0o600, highWaterMark: 64 * 1024 });
   }
 
   /** Move a received, fsync'd message into the queue and write its entry durably. */

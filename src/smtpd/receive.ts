@@ -1,0 +1,154 @@
+// DATA: stream the message into the spool, run the content pipeline on the file, and only when the
+// entry is durable on disk answer "250 2.0.0 queued as <id>".
+import { pipeline } from 'node:stream/promises';
+import { unlink, stat } from 'node:fs/promises';
+import { fsyncFile } from '../config/durable.ts';
+import type { Readable } from 'node:stream';
+import type { Context } from '../context.ts';
+import type { Spool } from '../spool/spool.ts';
+import type { QueueEntry, RcptState } from '../spool/entry.ts';
+import type { ClientInfo, Direction, MessageContext, NamedStage, Reply } from '../pipeline/stage.ts';
+import type { Routed } from '../route/route.ts';
+import { newQueueId } from '../spool/queue-id.ts';
+import { DataGuard } from './data-guard.ts';
+import { receivedHeader } from './received.ts';
+
+export interface Envelope {
+  mailFrom: string;
+  /** Each accepted RCPT with the routes it expanded to. */
+  rcpts: Array<{ address: string; routes: Routed[] }>;
+}
+
+export interface ReceiveInput {
+  stream: Readable;
+  envelope: Envelope;
+  client: ClientInfo;
+  direction: Direction;
+  listener: string;
+  tls: { protocol: string; cipher: string } | null;
+}
+
+export type ReceiveOutcome =
+  | { kind: 'queued'; id: string }
+  | { kind: 'quarantined'; id: string }
+  | ({ kind: 'refused' } & Reply);
+
+export interface ReceiveDeps {
+  ctx: Context;
+  spool: Spool;
+  stages: readonly NamedStage[];
+  /** Hold an accepted message in quarantine instead of queueing it. */
+  quarantine?: (message: MessageContext, reason: string, prepend: string[]) => Promise<void>;
+  /** Mis-send delay: epoch ms before which an outbound message must not leave. */
+  holdUntil?: (entry: QueueEntry) => number | undefined;
+  /** Called after the entry is durable. */
+  queued: (entry: QueueEntry) => void;
+}
+
+export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Promise<ReceiveOutcome> {
+  const { ctx, spool } = deps;
+  const id = newQueueId();
+  const maxSize = ctx.store.get('smtp.maxSize');
+  const guard = new DataGuard(maxSize);
+  const onlyRcpt = input.envelope.rcpts.length === 1 ? input.envelope.rcpts[0]!.address : null;
+  const trace =
+    receivedHeader({
+      helo: input.client.helo,
+      clientAddress: input.client.address,
+      clientHostname: input.client.hostname,
+      byHost: ctx.store.get('hostname'),
+      queueId: id,
+      tls: input.tls,
+      user: input.client.user,
+      rcpt: onlyRcpt,
+      date: new Date(),
+    }) + '\r\n';
+
+  let path = spool.tmpPath(id);
+  try {
+    const out = spool.create(id);
+    out.write(trace);
+    await pipeline(input.stream, guard, out);
+    if (!guard.oversize && !guard.bareNewline) await fsyncFile(path);
+  } catch (err) {
+    await spool.discardTmp(id);
+    throw err;
+  }
+  if (guard.oversize) return await refuse(spool, id, { code: 552, enhanced: '5.3.4', text: `Message too big: ${guard.bytes} bytes sent, limit is ${maxSize}` });
+  if (guard.bareNewline) {
+    return await refuse(spool, id, {
+      code: 550,
+      enhanced: '5.6.0',
+      text: `Message refused: bare ${guard.bareNewline} in DATA; lines must end with CRLF (RFC 5321 section 2.3.8)`,
+    });
+  }
+
+  const size = guard.bytes + Buffer.byteLength(trace);
+  const rcptList = input.envelope.rcpts.flatMap((r) => r.routes.map((x) => x.address));
+  const prepend: string[] = [];
+  const base = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList };
+  let current: MessageContext = { ...base, path, size };
+  for (const stage of deps.stages) {
+    const verdict = await stage.run(current, ctx);
+    if (verdict.action === 'reject' || verdict.action === 'tempfail') {
+      await unlinkAll(spool, id, path);
+      ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: verdict.code, text: verdict.text });
+      return { kind: 'refused', code: verdict.code, enhanced: verdict.enhanced, text: verdict.text };
+    }
+    if (verdict.headers) prepend.unshift(...verdict.headers);
+    if (verdict.action === 'quarantine') {
+      if (!deps.quarantine) throw new Error(`stage ${stage.name} asked for quarantine but none is configured`);
+      await deps.quarantine(current, verdict.reason, prepend);
+      await unlinkAll(spool, id, path);
+      return { kind: 'quarantined', id };
+    }
+    if (verdict.replacement && verdict.replacement !== path) {
+      await unlink(path).catch(() => undefined);
+      path = verdict.replacement;
+      current = { ...base, path, size: (await stat(path)).size };
+    }
+  }
+
+  const now = Date.now();
+  const rcpts: RcptState[] = input.envelope.rcpts.flatMap((r) =>
+    r.routes.map((x) => ({ original: r.address, address: x.address, route: x.route, status: 'pending' as const, attempts: 0, nextAttempt: now })),
+  );
+  const entry: QueueEntry = {
+    id,
+    received: now,
+    mailFrom: input.envelope.mailFrom,
+    direction: input.direction,
+    client: input.client,
+    listener: input.listener,
+    size: current.size,
+    prepend,
+    rcpts,
+  };
+  const hold = deps.holdUntil?.(entry);
+  if (hold !== undefined && hold > now) entry.holdUntil = hold;
+  if (path !== spool.tmpPath(id)) {
+    // A stage rewrote the message: make sure the rewrite is on disk before we acknowledge it.
+    await fsyncFile(path);
+  }
+  await spool.commit(entry, path);
+  deps.queued(entry);
+  ctx.bus.emit('message.received', {
+    queueId: id,
+    client: input.client.address,
+    from: input.envelope.mailFrom,
+    rcpts: rcptList,
+    size: entry.size,
+    listener: input.listener,
+  });
+  return { kind: 'queued', id };
+}
+
+async function refuse(spool: Spool, id: string, reply: Reply): Promise<ReceiveOutcome> {
+  await spool.discardTmp(id);
+  return { kind: 'refused', ...reply };
+}
+
+async function unlinkAll(spool: Spool, id: string, path: string): Promise<void> {
+  await spool.discardTmp(id);
+  await unlink(path).catch(() => undefined);
+}

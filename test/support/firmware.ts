@@ -1,0 +1,90 @@
+// Start Yubin for a test: in this process (fast, for most tests) or as a child process (for
+// kill -9 and RSS measurements). Data goes to a fresh temp folder; listeners bind free ports.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { startFirmware, type Firmware } from '../../firmware/supervisor.ts';
+import { ConfigStore } from '../../src/config/store.ts';
+import { stderrLogger } from '../../src/context.ts';
+
+export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface TestTap {
+  teardown(fn: () => unknown): void;
+}
+
+export async function tempDir(t: TestTap, prefix = 'yubin-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Write settings and users into a data folder before the firmware starts. */
+export async function seed(
+  dataDir: string,
+  settings: Record<string, unknown> = {},
+  users: Array<{ name: string; password: string; addresses?: string[]; quota?: number }> = [],
+): Promise<void> {
+  const store = await ConfigStore.open(dataDir);
+  for (const [k, v] of Object.entries(settings)) store.stageValue(k, v);
+  await store.commit();
+  const { Users } = await import('../../src/accounts/users.ts');
+  const u = new Users(store);
+  for (const user of users) await u.add(user.name, user.password, { addresses: user.addresses ?? [], ...(user.quota !== undefined ? { quota: user.quota } : {}) });
+  store.close();
+}
+
+export const BASE_SETTINGS = {
+  hostname: 'mx.yubin.test',
+  domains: ['yubin.test'],
+  'listen.address': '127.0.0.1',
+};
+
+export async function startInProcess(t: TestTap, settings: Record<string, unknown> = {}, users: Parameters<typeof seed>[2] = []): Promise<Firmware> {
+  const dataDir = await tempDir(t);
+  await seed(dataDir, { ...BASE_SETTINGS, ...settings }, users);
+  const fw = await startFirmware({ dataDir, ephemeralPorts: true, log: stderrLogger('error') });
+  t.teardown(() => fw.stop());
+  return fw;
+}
+
+export interface ChildFirmware {
+  child: ChildProcess;
+  ports: Record<string, number>;
+  dataDir: string;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+}
+
+/** Run `yubin start` in a child process on `dataDir` and wait for its ready line. */
+export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<ChildFirmware> {
+  const child = spawn(process.execPath, [join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`firmware not ready within ${timeoutMs} ms; stderr: ${stderr}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`firmware exited with ${code} before ready; stderr: ${stderr}`));
+    });
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      if (!line.startsWith('yubin: ready')) return;
+      clearTimeout(timer);
+      const ports: Record<string, number> = {};
+      for (const m of line.matchAll(/(\w+)=(\d+)/g)) ports[m[1]!] = Number(m[2]);
+      resolvePromise({ child, ports, dataDir, exited });
+    });
+  });
+}
