@@ -75,10 +75,10 @@ export class Qmgr implements Service {
 
   /** Try every entry now, or the one named (yubin queue flush [ID]); a mis-send hold still holds. */
   flush(id?: string): void {
-    for (const key of id === undefined ? [...this.#due.keys()] : [id]) {
-      if (!this.#due.has(key)) continue;
-      this.#due.set(key, 0);
-      this.#flushed.add(key);
+    for (const key of id === undefined ? [...this.#due.keys(), ...this.#inFlight] : [id]) {
+      if (this.#due.has(key)) this.#due.set(key, 0);
+      else if (!this.#inFlight.has(key)) continue;
+      this.#flushed.add(key); // in flight: retried as soon as this attempt is recorded
     }
     this.#kick();
   }
@@ -205,7 +205,8 @@ export class Qmgr implements Service {
       entry.delayWarned = true;
     }
     await this.#spool.save(entry);
-    this.#due.set(entry.id, Math.min(...pendingIndexes.map((i) => entry.rcpts[i]!.nextAttempt)));
+    const next = this.#flushed.has(entry.id) ? 0 : Math.min(...pendingIndexes.map((i) => entry.rcpts[i]!.nextAttempt));
+    this.#due.set(entry.id, next);
   }
 
   #tooOld(entry: QueueEntry, now: number): boolean {
