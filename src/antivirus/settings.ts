@@ -3,7 +3,6 @@
 import { setting, int, oneOf, text, type Setting } from '../config/kinds.ts';
 
 export const settings = {
-  'antivirus.enabled': setting(bool, false, 'Scan every message with clamd before it is accepted. Off by default: clamd needs about 1 GiB and is not in the image; turn on once antivirus.address points at one.'),
   'antivirus.address': setting(text(/^(|\/[^\0\r\n]*|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:.]+\]:\d{1,5})$/, 'a unix socket path (/run/clamav/clamd.ctl) or host:port (127.0.0.1:3310)'),
     '', 'Where clamd listens: its LocalSocket path (Debian: /run/clamav/clamd.ctl) or TCPSocket host:port. Empty: no virus scan. Once set, every message is scanned and clamd being down is a temporary failure (antivirus.onError). clamd with the full signature set needs about 1 GiB of RAM: a 512 MiB board points this at a clamd on another LAN host.'),
   'antivirus.timeout': setting(int(1, 600), 60, 'Seconds one scan may take, connect included.'),
