@@ -15,7 +15,7 @@ export function scanMessage(path: string, context: Context): Promise<ScanResult>
 
 export const antivirusStage: Stage = async (message: MessageContext, context: Context): Promise<Verdict> => {
   const s = context.store;
-  if (!s.get('antivirus.enabled')) return { action: 'accept' };
+  if (s.get('antivirus.address') === '') return { action: 'accept' };
   if (message.size > s.get('antivirus.maxBytes')) {
     context.log.log('warn', 'message too large to scan', { queueId: message.queueId, size: message.size });
     return { action: 'accept', headers: [`${HEADER}: not scanned, ${message.size} bytes is above antivirus.maxBytes`] };
