@@ -15,7 +15,7 @@ function yubin(dir: string, args: string[], stdin = ''): Promise<{ code: number 
     const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], { env: { ...process.env, YUBIN_DATA: dir } });
     let out = '';
     let err = '';
-    const timer = setTimeout(() => child.kill(), 20_000);
+    const timer = setTimeout(() => child.kill(), 40_000);
     child.stdout.on('data', (d: Buffer) => (out += d));
     child.stderr.on('data', (d: Buffer) => (err += d));
     child.on('error', fail);

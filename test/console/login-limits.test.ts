@@ -32,7 +32,7 @@ t.test('wrong passwords wait longer each time, then lock the console', async (t)
   await service.start();
   t.teardown(() => service.stop());
   const until = async (text: string) => {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + 15000;
     while (!screen.includes(text)) {
       if (Date.now() > deadline) throw new Error(`no ${JSON.stringify(text)} in ${JSON.stringify(screen)}`);
       await new Promise((r) => setTimeout(r, 20));

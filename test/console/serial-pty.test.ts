@@ -42,7 +42,7 @@ async function terminal(t: Test, path: string) {
   return {
     type: (text: string) => port.write(text),
     /** Wait until the screen shows `pattern` after what was already awaited; returns the new text. */
-    async expect(pattern: RegExp | string, ms = 8000): Promise<string> {
+    async expect(pattern: RegExp | string, ms = 15000): Promise<string> {
       const deadline = Date.now() + ms;
       for (;;) {
         const fresh = screen.slice(seen);
