@@ -4,6 +4,8 @@
 // `resolver` option calls.
 import { Resolver } from 'node:dns/promises';
 import type { MxRecord } from 'node:dns';
+import type { Answer } from 'dns-packet';
+import { parseServer, rawQuery } from './raw-query.ts';
 
 export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'CNAME' | 'NS';
 
@@ -75,10 +77,22 @@ export function createResolver(options: DnsOptions): DnsResolver {
     } catch (err) {
       if (err instanceof DnsError) throw err;
       const code = typeof (err as { code?: unknown }).code === 'string' ? (err as { code: string }).code : 'ESERVFAIL';
+      // c-ares refuses octets RFC 2181 §11 allows (':', '/', '%', space); ask directly instead.
+      if (code === 'EBADNAME' && isWireName(name)) return await Promise.race([direct(name, type), deadline]);
       throw new DnsError(code, name, type);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async function direct(name: string, type: string): Promise<ResolveAnswer> {
+    const server = parseServer(resolver.getServers()[0] ?? '127.0.0.1');
+    const res = await rawQuery(server, name, type, options.timeoutMs);
+    const rcodeError: Record<string, string> = { NXDOMAIN: 'ENOTFOUND', SERVFAIL: 'ESERVFAIL', REFUSED: 'EREFUSED', NOTIMP: 'ENOTIMP', FORMERR: 'EFORMERR' };
+    if (rcodeError[res.rcode]) throw new DnsError(rcodeError[res.rcode]!, name, type);
+    const answers = fromPacket(res.answers, type);
+    if (answers.length === 0) throw new DnsError('ENODATA', name, type);
+    return answers;
   }
 
   return {
@@ -100,6 +114,28 @@ function query(resolver: Resolver, name: string, type: string): Promise<ResolveA
     case 'CNAME': return resolver.resolveCname(name);
     case 'NS': return resolver.resolveNs(name);
     default: return Promise.reject(Object.assign(new Error(`unsupported record type ${type}`), { code: 'ENOTIMP' }));
+  }
+}
+
+/** Labels of 1–63 octets, 255 in all (RFC 1035 §2.3.4); any octet otherwise (RFC 2181 §11). */
+function isWireName(name: string): boolean {
+  const labels = name.replace(/\.$/, '').split('.');
+  return Buffer.byteLength(name) <= 253 && labels.every((l) => l.length > 0 && Buffer.byteLength(l) <= 63);
+}
+
+/** Answers of a raw query in the shapes node:dns gives. */
+function fromPacket(answers: readonly Answer[], type: string): ResolveAnswer {
+  const own = answers.filter((a) => a.type === type);
+  switch (type) {
+    case 'TXT':
+      return own.map((a) => ([] as Array<string | Buffer>).concat((a as { data: string | Buffer | Array<string | Buffer> }).data).map((d) => d.toString()));
+    case 'MX':
+      return own.map((a) => {
+        const d = (a as { data: { preference?: number; exchange: string } }).data;
+        return { priority: d.preference ?? 0, exchange: d.exchange };
+      });
+    default:
+      return own.map((a) => String((a as { data: unknown }).data));
   }
 }
 

@@ -11,12 +11,14 @@ t.test('resolver asks the configured server and classifies failures', async (t) 
     'example.test': { A: ['192.0.2.1'], MX: [{ preference: 5, exchange: 'mx.example.test' }], TXT: ['v=spf1 -all'] },
     'broken.test': { fail: 'SERVFAIL' },
     'slow.test': { fail: 'TIMEOUT' },
+    'odd:name/x%20y.test': { TXT: ['odd but legal'] },
   });
   const r = createResolver({ servers: [dns.address], timeoutMs: 600 });
   t.same(await r.resolve('example.test', 'A'), ['192.0.2.1'], 'A through the configured server and port');
   t.same(await r.resolve('example.test', 'TXT'), [['v=spf1 -all']], 'TXT in dns.promises.resolve shape');
   t.match(await r.resolveMx('example.test'), [{ exchange: 'mx.example.test', priority: 5 }], 'MX');
 
+  t.same(await r.resolve('odd:name/x%20y.test', 'TXT'), [['odd but legal']], 'a name c-ares refuses but RFC 2181 §11 allows is still asked');
   await t.rejects(r.resolve('missing.test', 'A'), { code: 'ENOTFOUND', permanent: true, message: /NXDOMAIN/ }, 'NXDOMAIN is permanent');
   await t.rejects(r.resolve('example.test', 'AAAA'), { code: 'ENODATA', permanent: true }, 'no data is permanent');
   await t.rejects(r.resolve('broken.test', 'A'), { code: 'ESERVFAIL', permanent: false }, 'SERVFAIL is temporary');

@@ -44,6 +44,8 @@ const MAX_CNAME_CHAIN = 8;
 
 export class TestDnsServer {
   zone: Zone;
+  /** What a name missing from the zone gets (see DnsServerOptions.missing); may be replaced. */
+  missing: ((name: string) => FailMode) | undefined;
   readonly queries: QueryLogEntry[] = [];
   readonly #options: DnsServerOptions;
   #udp: UdpSocket | null = null;
@@ -55,6 +57,7 @@ export class TestDnsServer {
   constructor(zone: Zone, options: DnsServerOptions = {}) {
     this.zone = normaliseZone(zone);
     this.#options = options;
+    this.missing = options.missing;
   }
 
   get port(): number {
@@ -182,7 +185,7 @@ export class TestDnsServer {
       const entry = this.#find(name);
       if (!entry) {
         if (answers.length > 0) return answers; // dangling CNAME: give what we have
-        return this.#options.missing?.(name) ?? (this.#hasDescendant(name) ? [] : 'NXDOMAIN');
+        return this.#hasDescendant(name) ? [] : this.missing?.(name) ?? 'NXDOMAIN';
       }
       const failType = entry.failTypes?.[question.type];
       if (failType) return failType;
