@@ -118,10 +118,11 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       if (!state) return callback(replyError(421, '4.3.0', 'Session state lost'));
       state.rcpts = [];
       const text = address.address ?? '';
-      const sender = decideMailFrom(text);
+      const smtputf8 = address.args !== false && address.args?.SMTPUTF8 === true;
+      const sender = decideMailFrom(text, { smtputf8 });
       if (sender.action === 'reject') return callback(bad(state, replyError(sender.code, sender.enhanced, sender.text)));
       if (typeof session.user === 'string') {
-        const refusal = checkSenderOwnership(text, session.user, ctx.users.addressesOf(session.user));
+        const refusal = checkSenderOwnership(text, session.user, ctx.users.addressesOf(session.user), { smtputf8 });
         if (refusal) return callback(bad(state, replyError(refusal.code, refusal.enhanced, refusal.text)));
       }
       callback();
@@ -138,6 +139,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         trusted: state.trusted,
         authenticated: typeof session.user === 'string',
         leased: ctx.leases.has(ip),
+        smtputf8: session.envelope.mailFrom !== false && session.envelope.mailFrom?.args !== false && session.envelope.mailFrom?.args?.SMTPUTF8 === true,
       };
       const decision = decideRcpt(address.address ?? '', client, relaySite());
       if (decision.action === 'reject') {
@@ -230,6 +232,9 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       useXForward: false,
       useProxy: false,
       disableReverseLookup: true,
+      // Let our own parser (src/address/parse.ts) judge every address form, so routing tricks get
+      // their specific reply and count as relay attempts instead of a generic syntax error.
+      lenientAddressParsing: true,
       maxClients: s['smtp.maxConnections'],
       socketTimeout: s['smtp.socketTimeout'] * 1000,
       closeTimeout: 30_000,
