@@ -14,6 +14,11 @@ export interface Diagnosis {
   why: string[];
 }
 
+export interface DkimDiagnosis extends Diagnosis {
+  /** One entry per DKIM-Signature, in message order. */
+  signatures: Array<{ domain: string; selector: string; algorithm: string; result: string; comment: string; bits: number | null }>;
+}
+
 type DnsChoice = DnsResolver | string | undefined;
 
 function resolverOf(dns: DnsChoice) {
@@ -47,18 +52,26 @@ export async function checkSenderId(file: string, opts: { ip: string; helo?: str
 }
 
 /** DKIM (RFC 6376, RFC 8301 key rules, RFC 8463 ed25519): every signature of a message file. */
-export async function checkDkim(file: string, opts: { dns?: DnsChoice; minRsaBits?: number } = {}): Promise<Diagnosis> {
+export async function checkDkim(file: string, opts: { dns?: DnsChoice; minRsaBits?: number } = {}): Promise<DkimDiagnosis> {
   const stream = createReadStream(file);
   try {
     const res = await dkimVerify(stream, { resolver: resolverOf(opts.dns), strict: true, minBitLength: opts.minRsaBits ?? 1024 });
     const sigs = (res.results ?? []).filter((r) => r.signingDomain);
-    if (sigs.length === 0) return { result: 'none', why: ['the message has no DKIM-Signature header'] };
+    if (sigs.length === 0) return { result: 'none', why: ['the message has no DKIM-Signature header'], signatures: [] };
     const why = sigs.map((r) => {
       const bits = r.modulusLength ? `, ${r.modulusLength}-bit key` : '';
       return `d=${r.signingDomain} s=${r.selector} a=${r.algo} c=${r.format}: ${r.status.result}${r.status.comment ? ` (${r.status.comment})` : ''}${bits}`;
     });
     const result = sigs.some((r) => r.status.result === 'pass') ? 'pass' : sigs[0]!.status.result;
-    return { result, why };
+    const signatures = sigs.map((r) => ({
+      domain: r.signingDomain ?? '',
+      selector: r.selector ?? '',
+      algorithm: r.algo ?? '',
+      result: r.status.result,
+      comment: r.status.comment ?? '',
+      bits: r.modulusLength ?? null,
+    }));
+    return { result, why, signatures };
   } finally {
     stream.destroy();
   }
