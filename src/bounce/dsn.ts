@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { QueueEntry, RcptState } from '../spool/entry.ts';
+import { generatedHeaderLines, rfc5322Date } from './generated.ts';
 
 export type DsnAction = 'failed' | 'delayed';
 
@@ -31,22 +32,19 @@ export function remoteMtaOf(reply: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-function rfc5322Date(d: Date): string {
-  return d.toUTCString().replace('GMT', '+0000');
-}
-
 /** Header and first two parts of the report; the caller appends the original header and the end. */
 export function dsnHead(facts: DsnFacts, boundary: string): string {
   const { entry, action, reportingHost } = facts;
   const failed = action === 'failed';
   const lines = [
-    `From: Mail Delivery System <MAILER-DAEMON@${reportingHost}>`,
-    `To: <${entry.mailFrom}>`,
-    `Subject: ${failed ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)'}`,
-    `Date: ${rfc5322Date(facts.now)}`,
-    `Message-ID: <${entry.id}.${action}.${randomBytes(4).toString('hex')}@${reportingHost}>`,
-    'Auto-Submitted: auto-replied', // RFC 3834 §5: automatic responders must not answer this
-    'MIME-Version: 1.0',
+    ...generatedHeaderLines({
+      host: reportingHost,
+      to: entry.mailFrom,
+      subject: failed ? 'Undelivered Mail Returned to Sender' : 'Delayed Mail (still being retried)',
+      tag: `${entry.id}.${action}`,
+      date: facts.now,
+      autoSubmitted: 'auto-replied',
+    }),
     `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
     '',
     'This is a MIME-encapsulated message.',

@@ -22,6 +22,8 @@ export interface GeneratedMail {
   to: string[];
   /** The message, header and body, CRLF line ends, in pieces (never built whole when large). */
   content: AsyncIterable<string | Buffer> | Iterable<string | Buffer>;
+  /** Deliver only to mailboxes here (or the internal server): a notice meant for a local user never leaves. */
+  localOnly?: boolean;
 }
 
 /** Queue a generated message; returns its queue ID, or null when no recipient has a route. */
@@ -30,7 +32,7 @@ export async function injectMail(deps: InjectDeps, mail: GeneratedMail): Promise
   const now = Date.now();
   const site = routeSiteOf(ctx);
   const rcpts: RcptState[] = mail.to.flatMap((original) =>
-    routeRecipient(original, site).map((r) => ({ original, address: r.address, route: r.route, status: 'pending' as const, attempts: 0, nextAttempt: now })),
+    routeRecipient(original, site).filter((r) => !mail.localOnly || r.route.kind !== 'remote').map((r) => ({ original, address: r.address, route: r.route, status: 'pending' as const, attempts: 0, nextAttempt: now })),
   );
   if (rcpts.length === 0) {
     ctx.log.log('warn', 'generated mail has no deliverable recipient; dropped', { to: mail.to });
