@@ -265,7 +265,7 @@ export class Pop3Session {
     this.#ctx.leases.grant(this.client, store.get('pop3.popBeforeSmtpSeconds'));
     this.#ctx.log.log('info', 'pop3 login', { user, client: this.client, tls: this.#tls });
     const { count, octets } = maildrop.stat();
-    await this.#ok(`${user} has ${count} message${count === 1 ? '' : 's'} (${octets} octets)`);
+    await this.#ok(`${user} has ${messages(count)} (${octets} octets)`);
   }
 
   async #failed(user: string, delayMs: number): Promise<void> {
@@ -319,7 +319,7 @@ export class Pop3Session {
       return;
     }
     const { count, octets } = this.#drop.stat();
-    await this.#send(`+OK ${count} messages (${octets} octets)\r\n`);
+    await this.#send(`+OK ${messages(count)} (${octets} octets)\r\n`);
     let batch = '';
     for (const [n, m] of this.#drop.live()) {
       batch += `${row(n, m)}\r\n`;
@@ -375,7 +375,7 @@ export class Pop3Session {
     if (args.length !== 0) throw new Refusal('Usage: RSET');
     this.#drop.reset();
     const { count, octets } = this.#drop.stat();
-    await this.#ok(`maildrop has ${count} messages (${octets} octets)`);
+    await this.#ok(`maildrop has ${messages(count)} (${octets} octets)`);
   }
 
   #message(n: number): import('./maildrop.ts').DropMessage {
@@ -399,7 +399,7 @@ export class Pop3Session {
     this.#ctx.log.log('info', 'pop3 update', { user: this.#user, removed, failed });
     await this.#send(failed > 0
       ? `-ERR [SYS/TEMP] ${failed} deleted message${failed === 1 ? ' was' : 's were'} not removed\r\n`
-      : `+OK Yubin POP3 server signing off (${left} message${left === 1 ? '' : 's'} left)\r\n`);
+      : `+OK Yubin POP3 server signing off (${messages(left)} left)\r\n`);
     this.#end();
   }
 
@@ -463,6 +463,10 @@ export class Pop3Session {
     this.#maildrop = null;
     this.#reader.close();
   }
+}
+
+function messages(n: number): string {
+  return n === 1 ? '1 message' : `${n} messages`;
 }
 
 /** A message number argument (§5): a positive decimal number. */

@@ -3,7 +3,7 @@ import t from 'tap';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maildirOf } from '../../src/maildir/maildir.ts';
-import { startPop3, addUser, putMessage, run } from './helpers.ts';
+import { startPop3, addUser, putMessage, run, type Teardown } from './helpers.ts';
 
 const PYTHON = '/usr/bin/python3';
 type TestT = Parameters<Parameters<typeof t.test>[0]>[0];
@@ -50,7 +50,7 @@ async function poplib(mode: 'apop' | 'stls' | 'pop3s' | 'user', port: number, us
   };
 }
 
-async function fixture(t: TestT, settings: Record<string, string> = {}) {
+async function fixture(t: Teardown, settings: Record<string, string> = {}) {
   const fx = await startPop3(t, settings);
   await addUser(fx.ctx, 'alice', 'correct horse', 'apop secret');
   const first = await putMessage(fx.ctx, 'alice', MESSAGE);
