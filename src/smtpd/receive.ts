@@ -87,7 +87,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   const rcptList = input.envelope.rcpts.flatMap((r) => r.routes.map((x) => x.address));
   const prepend: string[] = [];
   const base = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList };
-  let current: MessageContext = { ...base, path, size };
+  let current: MessageContext = { ...base, path, size, prepend };
   for (const stage of deps.stages) {
     const verdict = await stage.run(current, ctx);
     if (verdict.action === 'reject' || verdict.action === 'tempfail') {
@@ -105,7 +105,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     if (verdict.replacement && verdict.replacement !== path) {
       await unlink(path).catch(() => undefined);
       path = verdict.replacement;
-      current = { ...base, path, size: (await stat(path)).size };
+      current = { ...base, path, size: (await stat(path)).size, prepend };
     }
   }
 

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// `yubin`: the appliance's one command. `yubin start` runs the firmware; every other subcommand
+// (user, domain, alias, config, queue, check, ...) is the same command language the serial console
+// speaks, from firmware/commands/.
+import { resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startFirmware } from './supervisor.ts';
+
+const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+interface StartArgs {
+  dataDir: string;
+  configFile?: string;
+  ephemeralPorts: boolean;
+}
+
+export function parseStartArgs(argv: string[]): StartArgs {
+  const args: StartArgs = { dataDir: process.env.YUBIN_DATA ?? resolve(checkout, 'var'), ephemeralPorts: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--data') args.dataDir = value();
+    else if (a === '--config') args.configFile = value();
+    else if (a === '--ephemeral-ports') args.ephemeralPorts = true;
+    else throw new Error(`unknown option ${a} (usage: yubin start [--config FILE] [--data DIR])`);
+  }
+  return args;
+}
+
+async function start(argv: string[]): Promise<void> {
+  const args = parseStartArgs(argv);
+  const firmware = await startFirmware(args);
+  const ports = Object.entries(firmware.ports()).map(([k, v]) => `${k}=${v}`).join(' ');
+  // The image's boot test and the test suite wait for this line.
+  process.stdout.write(`yubin: ready ${ports} data=${firmware.ctx.dataDir}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    firmware.ctx.log.log('info', 'stopping', { signal });
+    firmware.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === 'start') {
+    await start(rest);
+    return -1; // keep running
+  }
+  // Every other command works on the data folder directly (as `postconf` does on main.cf);
+  // a running firmware picks up committed changes by watching the config file.
+  let dataDir = process.env.YUBIN_DATA ?? resolve(checkout, 'var');
+  const words = [...argv];
+  const at = words.indexOf('--data');
+  if (at >= 0) {
+    const value = words[at + 1];
+    if (value === undefined) throw new Error('--data needs a folder');
+    dataDir = value;
+    words.splice(at, 2);
+  }
+  const { runCli } = await import('./commands/cli.ts');
+  return runCli(words, { dataDir });
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: Error) => {
+    process.stderr.write(`yubin: ${err.message}\n`);
+    process.exitCode = 2;
+  },
+);
