@@ -20,6 +20,12 @@ export class HeaderError extends Error {
 
 /** The header fields of the message at `path`, in order. */
 export async function readHeaders(path: string, maxBytes = MAX_HEADER_BYTES): Promise<HeaderField[]> {
+  const { raw } = await readHeaderBlock(path, maxBytes);
+  return parseHeaderBlock(raw.toString('latin1'));
+}
+
+/** The raw header block (with its line ends, without the blank line) and where the body starts. */
+export async function readHeaderBlock(path: string, maxBytes = MAX_HEADER_BYTES): Promise<{ raw: Buffer; bodyOffset: number }> {
   const stream = createReadStream(path, { highWaterMark: 16 * 1024 });
   const chunks: Buffer[] = [];
   let total = 0;
@@ -31,7 +37,10 @@ export async function readHeaders(path: string, maxBytes = MAX_HEADER_BYTES): Pr
       total += chunk.length;
       const joined = chunks.length === 1 ? chunk : Buffer.concat(chunks);
       const end = findHeaderEnd(joined, start);
-      if (end >= 0) return parseHeaderBlock(joined.subarray(0, end).toString('latin1'));
+      if (end >= 0) {
+        const blank = joined[end] === 0x0d ? 2 : 1;
+        return { raw: Buffer.from(joined.subarray(0, end)), bodyOffset: end + blank };
+      }
       if (total > maxBytes) throw new HeaderError(`header block is larger than ${maxBytes} bytes`);
       if (chunks.length > 1) chunks.splice(0, chunks.length, joined);
     }
@@ -39,7 +48,8 @@ export async function readHeaders(path: string, maxBytes = MAX_HEADER_BYTES): Pr
     stream.destroy();
   }
   // A message without a body: the whole file is headers.
-  return parseHeaderBlock(Buffer.concat(chunks).toString('latin1'));
+  const raw = Buffer.concat(chunks);
+  return { raw, bodyOffset: raw.length };
 }
 
 function findHeaderEnd(buf: Buffer, from: number): number {

@@ -6,6 +6,7 @@ import { mailauthResolver } from './mailauth-dns.ts';
 import { verifyMessage } from './verify.ts';
 import { decide } from './policy.ts';
 import { policyFrom } from './settings.ts';
+import { stripForgedResults } from './strip.ts';
 
 export const senderAuthStage: Stage = async (message, context) => {
   const { store } = context;
@@ -23,6 +24,14 @@ export const senderAuthStage: Stage = async (message, context) => {
     arc: store.get('senderauth.arc'),
   });
   const verdict = decide(results, policyFrom(store));
+  if (verdict.action === 'accept') {
+    const out = `${message.path}.auth`;
+    const removed = await stripForgedResults(message.path, out, store.get('hostname'));
+    if (removed > 0) {
+      context.log.log('info', 'removed forged Authentication-Results', { queueId: message.queueId, count: removed });
+      verdict.replacement = out;
+    }
+  }
   context.log.log(verdict.action === 'accept' ? 'debug' : 'info', 'senderauth', {
     queueId: message.queueId,
     spf: results.spf.result,

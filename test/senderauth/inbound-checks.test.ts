@@ -139,3 +139,24 @@ t.test('inbound sender authentication', async (t) => {
     t.same(await senderAuthStage(await h.envelope(path, { ip: BAD_IP, mailFrom: 'x@strict.test', direction: 'outbound' }), h.ctx), { action: 'accept' });
   });
 });
+
+t.test('an Authentication-Results field claiming our host name is removed (RFC 8601 §5); others stay', async (t) => {
+  const h = await harness(t, { hostname: 'mx.yubin.test' });
+  const dns = await startDnsServer(t, { 'forged.test': { TXT: [`v=spf1 ip4:${OK_IP} -all`] } });
+  await h.store.set('dns.servers', dns.address);
+  const path = await h.message('forged', 'Authentication-Results: mx.yubin.test; dkim=pass header.d=bank.test;\n\tdmarc=pass\nAuthentication-Results: other.example; spf=pass\nFrom: a@forged.test\nSubject: s\n\nbody line\n');
+  const v = await senderAuthStage(await h.envelope(path, { ip: OK_IP, mailFrom: 'a@forged.test' }), h.ctx);
+  t.equal(v.action, 'accept');
+  const replacement = v.action === 'accept' ? v.replacement : undefined;
+  t.ok(replacement, 'a replacement file is returned');
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(replacement!, 'latin1');
+  t.notMatch(text, /mx\.yubin\.test; dkim=pass/, 'the forged field and its continuation line are gone');
+  t.notMatch(text, /dmarc=pass/);
+  t.match(text, /^Authentication-Results: other\.example; spf=pass\r\n/m, 'a field from another authserv-id stays');
+  t.match(text, /\r\n\r\nbody line\r\n$/, 'the body is copied byte for byte');
+
+  const clean = await h.message('clean', 'From: a@forged.test\nSubject: s\n\nbody\n');
+  const v2 = await senderAuthStage(await h.envelope(clean, { ip: OK_IP, mailFrom: 'a@forged.test' }), h.ctx);
+  t.equal(v2.action === 'accept' ? v2.replacement : 'x', undefined, 'no copy is made when nothing is forged');
+});
