@@ -121,88 +121,118 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
     publishAttack();
   };
 
+  /** The settings this link was opened with; a change (console `commit`, CLI) reconnects. */
+  const fingerprint = (): string =>
+    JSON.stringify(Object.entries(ctx.store.settings).filter(([k]) => k.startsWith('mqtt.') || k === 'hostname' || k === 'board.profile'));
+  let opened = '';
+  let unwatch: (() => void) | undefined;
+  let serial = Promise.resolve();
+
+  async function open(): Promise<void> {
+    opened = fingerprint();
+    const url = get('mqtt.url');
+    if (url === '') {
+      ctx.log.log('info', 'MQTT off (mqtt.url is empty)');
+      return;
+    }
+    if (client) return;
+    tp = topics(get('mqtt.topicPrefix'), get('mqtt.discoveryPrefix'), get('hostname'));
+    const [ca, cert, key] = await Promise.all([
+      readPem('mqtt.ca', get('mqtt.ca')), readPem('mqtt.cert', get('mqtt.cert')), readPem('mqtt.key', get('mqtt.key')),
+    ]);
+    const opts: IClientOptions = {
+      clientId: `yubin_${tp.node}_${randomBytes(3).toString('hex')}`,
+      protocolVersion: 5,
+      clean: true,
+      reconnectPeriod: get('mqtt.reconnectSeconds') * 1000,
+      connectTimeout: 10_000,
+      queueQoSZero: false,
+      properties: { maximumPacketSize: MAX_PACKET },
+      will: { topic: tp.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
+      ...(get('mqtt.username') !== '' ? { username: get('mqtt.username') } : {}),
+      ...(get('mqtt.password') !== '' ? { password: get('mqtt.password') } : {}),
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+    };
+    const c = connect(url, opts);
+    client = c;
+    const t = tp;
+    c.on('connect', () => {
+      lastError = '';
+      ctx.log.log('info', 'MQTT connected', { broker: url });
+      c.subscribe([t.haStatus, `${t.command}/#`], { qos: 1 }, (err) => {
+        if (err) ctx.log.log('warn', 'MQTT subscribe failed', { error: err.message });
+      });
+      outbox.volatile(t.availability, 'online', { qos: 1, retain: true });
+      announce();
+      publishAttack();
+      publishMetrics();
+      outbox.flush();
+    });
+    c.on('message', (topic, payload) => {
+      if (topic === t.haStatus) {
+        if (payload.toString('utf8').trim() === 'online') announce();
+      } else if (topic.startsWith(`${t.command}/`)) {
+        command(topic.slice(t.command.length + 1), payload);
+      }
+    });
+    c.on('error', (err) => {
+      // Reconnects repeat the same error every few seconds: log each distinct one once.
+      if (err.message !== lastError) ctx.log.log('warn', 'MQTT error', { broker: url, error: err.message });
+      lastError = err.message;
+    });
+    c.on('offline', () => ctx.log.log('debug', 'MQTT broker away', { broker: url, buffered: outbox.stats().buffered }));
+    detach = [
+      ctx.bus.on('alert.raised', (a) => onAlert(t.alert, a.kind, a)),
+      ctx.bus.on('alert.cleared', (a) => onAlert(t.alertCleared, a.reason, a)),
+    ];
+    timer = setInterval(publishMetrics, get('mqtt.metricsInterval') * 1000);
+    timer.unref();
+  }
+
+  async function close(): Promise<void> {
+    for (const off of detach) off();
+    detach = [];
+    clearInterval(timer);
+    const c = client;
+    client = undefined;
+    if (!c) return;
+    const closed = new Promise<void>((resolve) => {
+      if (c.connected) {
+        // A clean disconnect suppresses the will, so say offline ourselves first.
+        c.publish(tp!.availability, 'offline', { qos: 1, retain: true }, () => c.end(false, {}, () => resolve()));
+      } else {
+        c.end(true, {}, () => resolve());
+      }
+    });
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => { timeout = setTimeout(resolve, STOP_TIMEOUT_MS); })]);
+    clearTimeout(timeout);
+    c.end(true);
+  }
+
+  const reopen = (): void => {
+    if (fingerprint() === opened) return;
+    serial = serial.then(async () => {
+      if (fingerprint() === opened) return;
+      ctx.log.log('info', 'MQTT settings changed: reconnecting');
+      await close();
+      await open();
+    }).catch((err: Error) => ctx.log.log('error', 'MQTT restart failed', { error: err.message }));
+  };
+
   return {
     name: 'mqtt',
     async start() {
-      const url = get('mqtt.url');
-      if (url === '') {
-        ctx.log.log('info', 'MQTT off (mqtt.url is empty)');
-        return;
-      }
-      if (client) return;
-      tp = topics(get('mqtt.topicPrefix'), get('mqtt.discoveryPrefix'), get('hostname'));
-      const [ca, cert, key] = await Promise.all([
-        readPem('mqtt.ca', get('mqtt.ca')), readPem('mqtt.cert', get('mqtt.cert')), readPem('mqtt.key', get('mqtt.key')),
-      ]);
-      const opts: IClientOptions = {
-        clientId: `yubin_${tp.node}_${randomBytes(3).toString('hex')}`,
-        protocolVersion: 5,
-        clean: true,
-        reconnectPeriod: get('mqtt.reconnectSeconds') * 1000,
-        connectTimeout: 10_000,
-        queueQoSZero: false,
-        properties: { maximumPacketSize: MAX_PACKET },
-        will: { topic: tp.availability, payload: Buffer.from('offline'), qos: 1, retain: true },
-        ...(get('mqtt.username') !== '' ? { username: get('mqtt.username') } : {}),
-        ...(get('mqtt.password') !== '' ? { password: get('mqtt.password') } : {}),
-        ...(ca ? { ca } : {}),
-        ...(cert ? { cert } : {}),
-        ...(key ? { key } : {}),
-      };
-      const c = connect(url, opts);
-      client = c;
-      const t = tp;
-      c.on('connect', () => {
-        lastError = '';
-        ctx.log.log('info', 'MQTT connected', { broker: url });
-        c.subscribe([t.haStatus, `${t.command}/#`], { qos: 1 }, (err) => {
-          if (err) ctx.log.log('warn', 'MQTT subscribe failed', { error: err.message });
-        });
-        outbox.volatile(t.availability, 'online', { qos: 1, retain: true });
-        announce();
-        publishAttack();
-        publishMetrics();
-        outbox.flush();
-      });
-      c.on('message', (topic, payload) => {
-        if (topic === t.haStatus) {
-          if (payload.toString('utf8').trim() === 'online') announce();
-        } else if (topic.startsWith(`${t.command}/`)) {
-          command(topic.slice(t.command.length + 1), payload);
-        }
-      });
-      c.on('error', (err) => {
-        // Reconnects repeat the same error every few seconds: log each distinct one once.
-        if (err.message !== lastError) ctx.log.log('warn', 'MQTT error', { broker: url, error: err.message });
-        lastError = err.message;
-      });
-      c.on('offline', () => ctx.log.log('debug', 'MQTT broker away', { broker: url, buffered: outbox.stats().buffered }));
-      detach = [
-        ctx.bus.on('alert.raised', (a) => onAlert(t.alert, a.kind, a)),
-        ctx.bus.on('alert.cleared', (a) => onAlert(t.alertCleared, a.reason, a)),
-      ];
-      timer = setInterval(publishMetrics, get('mqtt.metricsInterval') * 1000);
-      timer.unref();
+      unwatch ??= ctx.bus.on('config.changed', reopen);
+      await open();
     },
     async stop() {
-      for (const off of detach) off();
-      detach = [];
-      clearInterval(timer);
-      const c = client;
-      client = undefined;
-      if (!c) return;
-      const closed = new Promise<void>((resolve) => {
-        if (c.connected) {
-          // A clean disconnect suppresses the will, so say offline ourselves first.
-          c.publish(tp!.availability, 'offline', { qos: 1, retain: true }, () => c.end(false, {}, () => resolve()));
-        } else {
-          c.end(true, {}, () => resolve());
-        }
-      });
-      let timeout: NodeJS.Timeout | undefined;
-      await Promise.race([closed, new Promise<void>((resolve) => { timeout = setTimeout(resolve, STOP_TIMEOUT_MS); })]);
-      clearTimeout(timeout);
-      c.end(true);
+      unwatch?.();
+      unwatch = undefined;
+      await serial;
+      await close();
     },
     status() {
       return { enabled: client !== undefined, connected: client?.connected === true, broker: get('mqtt.url'), ...outbox.stats() };

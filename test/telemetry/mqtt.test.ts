@@ -122,3 +122,23 @@ t.test('broker down: emitting never blocks, the buffer stays bounded, and the ne
   t.equal(got.length, 10, 'the buffered alerts were delivered');
   t.equal(got.at(-1), '198.51.100.249', 'they are the newest ones, in order');
 });
+
+t.test('a committed change of mqtt.url moves the link to the new broker without a restart', async (t) => {
+  const first = await startMosquitto(t);
+  const second = await startMosquitto(t);
+  const w1 = await watch(t, first.url, [`${base}/availability`]);
+  const w2 = await watch(t, second.url, [`${base}/availability`]);
+  const { ctx, mqtt } = await board(t, '');
+  t.equal(mqtt.status().enabled, false, 'off while mqtt.url is empty');
+  await ctx.store.set('mqtt.url', first.url);
+  ctx.bus.emit('config.changed', { keys: ['mqtt.url'] });
+  await w1.waitFor((m) => m.text === 'online', 5000, 'online on the first broker');
+  await ctx.store.set('mqtt.url', second.url);
+  ctx.bus.emit('config.changed', { keys: [] }); // the CLI's change seen by the file watcher carries no keys
+  await w2.waitFor((m) => m.text === 'online', 5000, 'online on the second broker');
+  await w1.waitFor((m) => m.text === 'offline', 3000, 'offline on the first broker');
+  t.equal(mqtt.status().broker, second.url);
+  ctx.bus.emit('config.changed', { keys: ['smtp.maxSize'] });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  t.equal(w2.on(`${base}/availability`).filter((m) => m.text === 'online').length, 1, 'unrelated changes do not reconnect');
+});
