@@ -77,6 +77,23 @@ export async function checkDkim(file: string, opts: { dns?: DnsChoice; minRsaBit
   }
 }
 
+/** ARC (RFC 8617): the chain validation status (cv) of a message file, and why. */
+export async function checkArc(file: string, opts: { dns?: DnsChoice } = {}): Promise<Diagnosis> {
+  const stream = createReadStream(file);
+  try {
+    const res = await authenticate(stream, {
+      ip: '127.0.0.1', helo: 'localhost', sender: '', mta: MTA, strict: true, resolver: resolverOf(opts.dns),
+      disableDmarc: true, disableBimi: true,
+    });
+    if (!res.arc) return { result: 'none', why: ['ARC not evaluated'] };
+    const why = [`chain of ${res.arc.i || 0} instance(s): ${res.arc.status.result}${res.arc.status.comment ? ` (${res.arc.status.comment})` : ''}`];
+    if (res.arc.signature && res.arc.signature.signingDomain) why.push(`last ARC-Message-Signature by ${res.arc.signature.signingDomain}: ${res.arc.signature.status.result}`);
+    return { result: res.arc.status.result, why };
+  } finally {
+    stream.destroy();
+  }
+}
+
 /** DMARC (RFC 7489) on a message file, from the SPF and DKIM results for this client and envelope. */
 export async function checkDmarc(file: string, opts: { ip: string; from: string; helo?: string; dns?: DnsChoice }): Promise<Diagnosis> {
   const stream = createReadStream(file);
