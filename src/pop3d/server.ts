@@ -26,6 +26,7 @@ export interface Pop3Service extends Service {
 
 const TLS_HANDSHAKE_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
+const CLOSE_GRACE_MS = 5_000;
 
 export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3Service {
   const locks = new MaildropLocks();
@@ -54,7 +55,11 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
       const left = (perClient.get(client) ?? 1) - 1;
       if (left <= 0) perClient.delete(client);
       else perClient.set(client, left);
-      socket.destroy();
+      // The session has ended its side; a peer that never closes its own is cut after a grace time.
+      if (!socket.destroyed) {
+        const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+        socket.once('close', () => clearTimeout(timer));
+      }
     };
     const begin = (s: Socket, tls: boolean) => {
       session = new Pop3Session(s, client, tls, deps);
@@ -69,6 +74,7 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
       (secure) => begin(secure, true),
       (err: Error) => {
         ctx.log.log('info', 'pop3s handshake failed', { client, error: err.message });
+        socket.destroy();
         done();
       },
     );

@@ -88,9 +88,8 @@ export class Pop3Session {
   /** Close at once without UPDATE (service stop): nothing marked deleted is removed. */
   shutdown(reason: string): void {
     if (this.#closed) return;
-    this.#socket.end(`-ERR [SYS/TEMP] ${reason}\r\n`);
+    this.#socket.write(`-ERR [SYS/TEMP] ${reason}\r\n`);
     this.#finish();
-    this.#socket.destroySoon();
   }
 
   // --- commands -------------------------------------------------------------------------------
@@ -390,7 +389,7 @@ export class Pop3Session {
   async #quit(): Promise<void> {
     if (this.#state !== 'TRANSACTION') {
       await this.#send('+OK Yubin POP3 server signing off\r\n');
-      this.#end();
+      this.#finish();
       return;
     }
     this.#state = 'UPDATE';
@@ -400,7 +399,7 @@ export class Pop3Session {
     await this.#send(failed > 0
       ? `-ERR [SYS/TEMP] ${failed} deleted message${failed === 1 ? ' was' : 's were'} not removed\r\n`
       : `+OK Yubin POP3 server signing off (${messages(left)} left)\r\n`);
-    this.#end();
+    this.#finish();
   }
 
   // plumbing -----------------------------------------------------------------------------------
@@ -411,9 +410,8 @@ export class Pop3Session {
     // §3: the autologout timer; when it fires the session ends WITHOUT entering UPDATE.
     socket.setTimeout(this.#ctx.store.get('pop3.idleTimeout') * 1000, () => {
       if (this.#closed) return;
-      socket.end('-ERR Autologout: idle for too long\r\n');
+      socket.write('-ERR Autologout: idle for too long\r\n');
       this.#finish();
-      socket.destroySoon();
     });
   }
 
@@ -426,7 +424,7 @@ export class Pop3Session {
     this.#badCommands += 1;
     if (this.#badCommands >= MAX_BAD_COMMANDS) {
       await this.#send(`-ERR ${text}; too many bad commands, closing\r\n`);
-      this.#end();
+      this.#finish();
       return;
     }
     await this.#send(`-ERR ${text}\r\n`);
@@ -448,12 +446,10 @@ export class Pop3Session {
     });
   }
 
-  #end(): void {
-    this.#finish();
-    this.#socket.end();
-  }
-
-  /** Any end of the session: release the maildrop lock; marked deletions are forgotten. */
+  /**
+   * Any end of the session: release the maildrop lock (marked deletions are forgotten unless
+   * UPDATE ran), stop reading, and close our side once what was written has been sent.
+   */
   #finish(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -462,6 +458,7 @@ export class Pop3Session {
     this.#release = null;
     this.#maildrop = null;
     this.#reader.close();
+    this.#socket.end();
   }
 }
 
