@@ -6,6 +6,7 @@ import { encryptedStage } from '../encrypted/stage.ts';
 import { attachmentStage } from '../attachments/stage.ts';
 import { antivirusStage } from '../antivirus/stage.ts';
 import { spamStage } from '../spam/stage.ts';
+import { archiveStage } from '../archive/stage.ts';
 
 export const stages: NamedStage[] = [
   // Sender checks first: later stages (spam score) read the Authentication-Results they add.
@@ -18,4 +19,6 @@ export const stages: NamedStage[] = [
   { name: 'spam', run: spamStage },
   // Signing last: no later stage may change the signed bytes.
   { name: 'dkimsign', run: dkimSignStage },
+  // The archive copy last: the message as it will leave, after every check and rewrite (seed §7).
+  archiveStage,
 ];
