@@ -7,22 +7,34 @@ import { verifyMessage } from './verify.ts';
 import { decide } from './policy.ts';
 import { policyFrom } from './settings.ts';
 import { stripForgedResults } from './strip.ts';
+import { HeaderError, MAX_HEADER_BYTES } from './headers.ts';
+import type { AuthResults } from './verify.ts';
 
 export const senderAuthStage: Stage = async (message, context) => {
   const { store } = context;
   // Our own users' mail (outbound) is signed, not checked; trusted relays are not checked either.
   if (message.direction !== 'inbound' || !store.get('senderauth.enabled')) return { action: 'accept' };
-  const results = await verifyMessage({
-    path: message.path,
-    ip: message.client.address,
-    helo: message.client.helo,
-    mailFrom: message.mailFrom,
-    mta: store.get('hostname'),
-    resolver: mailauthResolver(resolverFromSettings(store)),
-    strict: store.get('senderauth.strict'),
-    minRsaBits: store.get('senderauth.minRsaBits'),
-    arc: store.get('senderauth.arc'),
-  });
+  let results: AuthResults;
+  try {
+    results = await verifyMessage({
+      path: message.path,
+      ip: message.client.address,
+      helo: message.client.helo,
+      mailFrom: message.mailFrom,
+      mta: store.get('hostname'),
+      resolver: mailauthResolver(resolverFromSettings(store)),
+      strict: store.get('senderauth.strict'),
+      minRsaBits: store.get('senderauth.minRsaBits'),
+      arc: store.get('senderauth.arc'),
+    });
+  } catch (err) {
+    if (err instanceof HeaderError) {
+      return { action: 'reject', code: 552, enhanced: '5.3.4', text: `message header block is larger than ${MAX_HEADER_BYTES / 1024} KiB` };
+    }
+    // A check that could not run must not let a forgery through: the sender retries later.
+    context.log.log('error', 'senderauth failed', { queueId: message.queueId, error: String(err) });
+    return { action: 'tempfail', code: 451, enhanced: '4.7.0', text: 'sender authentication could not be completed, try again later' };
+  }
   const verdict = decide(results, policyFrom(store));
   if (verdict.action === 'accept') {
     const out = `${message.path}.auth`;

@@ -160,3 +160,9 @@ t.test('an Authentication-Results field claiming our host name is removed (RFC 8
   const v2 = await senderAuthStage(await h.envelope(clean, { ip: OK_IP, mailFrom: 'a@forged.test' }), h.ctx);
   t.equal(v2.action === 'accept' ? v2.replacement : 'x', undefined, 'no copy is made when nothing is forged');
 });
+
+t.test('a header block over 256 KiB is refused with 552 5.3.4, naming the limit', async (t) => {
+  const h = await harness(t);
+  const path = await h.message('huge', 'From: a@x.test\n' + 'X-Filler: '.concat('y'.repeat(990), '\n').repeat(300) + '\nbody\n');
+  t.match(await senderAuthStage(await h.envelope(path, { ip: OK_IP, mailFrom: 'a@x.test' }), h.ctx), { action: 'reject', code: 552, enhanced: '5.3.4', text: /256 KiB/ });
+});
