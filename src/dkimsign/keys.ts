@@ -67,6 +67,26 @@ export async function keygen(
   return { ...txtRecord(domain, selector, privateKey), path, algorithm, selector };
 }
 
+/**
+ * What `yubin dkim keygen DOMAIN [--selector S] [--algorithm rsa|ed25519|both]` does: both by
+ * default (RFC 8463 §3 advises signing with both while verifiers catch up). With both and a
+ * selector S, the selectors are S-rsa and S-ed25519, as one selector names one key.
+ */
+export async function keygenForCli(
+  dataDir: string,
+  domain: string,
+  options: { selector?: string; algorithm?: 'rsa' | 'ed25519' | 'both' } = {},
+): Promise<Array<DnsTxtRecord & { path: string; algorithm: DkimAlgorithm; selector: string }>> {
+  const which = options.algorithm ?? 'both';
+  const algorithms: DkimAlgorithm[] = which === 'both' ? ['rsa-sha256', 'ed25519-sha256'] : [which === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256'];
+  const out = [];
+  for (const algorithm of algorithms) {
+    const selector = options.selector === undefined ? undefined : which === 'both' ? `${options.selector}-${algorithm === 'rsa-sha256' ? 'rsa' : 'ed25519'}` : options.selector;
+    out.push(await keygen(dataDir, domain, { algorithm, ...(selector === undefined ? {} : { selector }) }));
+  }
+  return out;
+}
+
 /** The TXT record that publishes the public half of `privateKey`. */
 export function txtRecord(domain: string, selector: string, privateKey: KeyObject | string): DnsTxtRecord {
   const key = typeof privateKey === 'string' ? createPrivateKey(privateKey) : privateKey;

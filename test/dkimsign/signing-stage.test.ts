@@ -3,7 +3,7 @@ import t from 'tap';
 import { stat } from 'node:fs/promises';
 import { harness, prepend } from '../senderauth/harness.ts';
 import { startDnsServer } from '../support/dns-server.ts';
-import { keygen, txtRecord } from '../../src/dkimsign/keys.ts';
+import { keygen, keygenForCli, txtRecord } from '../../src/dkimsign/keys.ts';
 import { dkimSignStage } from '../../src/dkimsign/stage.ts';
 import { checkDkim } from '../../src/senderauth/check.ts';
 
@@ -22,6 +22,8 @@ t.test('keygen stores a private key (mode 0600) and prints the TXT record that p
   t.ok(rsa.zoneLine.match(/"([^"]*)"/g)!.every((s) => s.length - 2 <= 255));
   await t.rejects(keygen(h.dir, 'office.example', { selector: 's2026' }), /exists.*another selector/, 'an existing key is never overwritten by accident');
   await t.rejects(keygen(h.dir, 'not a domain'), /not a domain name/);
+  const cli = await keygenForCli(h.dir, 'cli.example', { selector: 'jan' });
+  t.same(cli.map((r) => [r.algorithm, r.name]), [['rsa-sha256', 'jan-rsa._domainkey.cli.example'], ['ed25519-sha256', 'jan-ed25519._domainkey.cli.example']], 'the CLI makes both keys by default');
   t.same(txtRecord('office.example', 's2026', await (await import('node:fs/promises')).readFile(rsa.path, 'utf8')).value, rsa.value, 'the record can be printed again from the stored key');
 });
 
