@@ -39,7 +39,7 @@ t.test('inbound sender authentication', async (t) => {
   };
   const dns = await startDnsServer(t, zone);
   await h.store.set('dns.servers', dns.address);
-  await h.store.set('dns.timeoutMs', '600');
+  await h.store.set('dns.timeoutMs', '1500');
 
   const signedKeys = await loadKeys(h.dir, 'signed.test');
   async function signed(name: string, from: string, body?: string) {
