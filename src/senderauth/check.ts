@@ -6,7 +6,7 @@ import { authenticate, dkimVerify, spf } from 'mailauth';
 import { resolverFor, type DnsResolver } from '../dns/resolver.ts';
 import { mailauthResolver } from './mailauth-dns.ts';
 import { readHeaders } from './headers.ts';
-import { checkScope, checkSenderId as senderIdOnHeaders } from './senderid.ts';
+import { checkScope, checkSenderId as senderIdOnHeaders, SPF_TIME_LIMIT_MS } from './senderid.ts';
 
 export interface Diagnosis {
   result: string;
@@ -29,7 +29,7 @@ const MTA = hostname();
 
 /** SPF (RFC 7208) for a client address, HELO name and envelope sender ('' = null sender: HELO is checked). */
 export async function checkSpf(opts: { ip: string; helo: string; from: string; dns?: DnsChoice }): Promise<Diagnosis> {
-  const res = await spf({ ip: opts.ip, helo: opts.helo, sender: opts.from, mta: MTA, strict: true, resolver: resolverOf(opts.dns) });
+  const res = await spf({ ip: opts.ip, helo: opts.helo, sender: opts.from, mta: MTA, strict: true, maxElapsedTime: SPF_TIME_LIMIT_MS, resolver: resolverOf(opts.dns) });
   const why = [res.status.comment ?? res.status.result];
   why.push(res.rr ? `record of ${res.domain}: "${res.rr}"` : `no SPF record found for ${res.domain}`);
   if (res.lookups) why.push(`DNS lookups: ${res.lookups.count} of ${res.lookups.limit} allowed, ${res.lookups.void} void (RFC 7208 §4.6.4)`);

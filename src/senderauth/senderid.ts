@@ -6,6 +6,9 @@ import { spf as mailauthSpf, type DNSResolver } from 'mailauth';
 import { findPra } from './pra.ts';
 import type { HeaderField } from './headers.ts';
 
+/** RFC 7208 §4.6.4: an SPF evaluation may be cut off after at least 20 seconds (then temperror). */
+export const SPF_TIME_LIMIT_MS = 20_000;
+
 export type SenderIdScope = 'pra' | 'mfrom';
 export type SpfResultName = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';
 
@@ -68,6 +71,7 @@ export async function checkScope(identity: string, scope: SenderIdScope, opts: S
     helo: opts.helo,
     mta: opts.mta,
     strict: true,
+    maxElapsedTime: SPF_TIME_LIMIT_MS,
     resolver: scopedResolver(opts.resolver, scope, seen),
   });
   const result = res.status.result as SpfResultName;

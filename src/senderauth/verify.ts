@@ -1,9 +1,9 @@
 // Runs every sender check on one message: SPF, DKIM, ARC and DMARC through mailauth (one streaming
 // pass over the file), Sender ID by our own module, and builds the trace headers from the results.
 import { createReadStream } from 'node:fs';
-import { authenticate, type AuthenticateResult, type DNSResolver } from 'mailauth';
+import { authenticate, type AuthenticateOptions, type AuthenticateResult, type DNSResolver } from 'mailauth';
 import { readHeaders } from './headers.ts';
-import { checkSenderId, type SenderIdResult, type SpfResultName } from './senderid.ts';
+import { checkSenderId, SPF_TIME_LIMIT_MS, type SenderIdResult, type SpfResultName } from './senderid.ts';
 
 export interface VerifyInput {
   /** The spooled message (CRLF). */
@@ -44,7 +44,9 @@ export async function verifyMessage(input: VerifyInput): Promise<AuthResults> {
   const stream = createReadStream(input.path, { highWaterMark: 64 * 1024 });
   let res: AuthenticateResult;
   try {
-    res = await authenticate(stream, {
+    // mailauth hands these options to its SPF check too, which reads maxElapsedTime.
+    const options: AuthenticateOptions & { maxElapsedTime: number } = {
+      maxElapsedTime: SPF_TIME_LIMIT_MS,
       ip: input.ip,
       helo: input.helo,
       sender: input.mailFrom,
@@ -54,7 +56,8 @@ export async function verifyMessage(input: VerifyInput): Promise<AuthResults> {
       minBitLength: input.minRsaBits,
       disableArc: !input.arc,
       disableBimi: true,
-    });
+    };
+    res = await authenticate(stream, options);
   } finally {
     stream.destroy();
   }
