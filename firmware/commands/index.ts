@@ -4,6 +4,8 @@ import { ConfigError } from '../../src/config/store.ts';
 import { configCommand, setCommand, commitCommand, discardCommand } from './config.ts';
 import { userCommand, domainCommand, aliasCommand } from './accounts.ts';
 import { showCommand, alertCommand, checkCommand, restartCommand, passwdCommand, logoutCommand } from './board.ts';
+import { queueCommand } from './queue.ts';
+import { archiveCommand } from './archive.ts';
 import { Cancelled } from './secrets.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
@@ -44,6 +46,8 @@ export const commands: Command[] = [
   restartCommand,
   passwdCommand,
   logoutCommand,
+  queueCommand,
+  archiveCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };

@@ -5,7 +5,7 @@ import type { Context } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry } from '../spool/entry.ts';
 import { QueueError, type Qmgr } from '../qmgr/qmgr.ts';
-import { isQueueId } from '../spool/queue-id.ts';
+import { loadQueued } from '../qmgr/admin.ts';
 import { injectMail } from '../bounce/inject.ts';
 import { plainNotice, rfc5322Date } from '../bounce/generated.ts';
 import { holdUntilFor } from './hold.ts';
@@ -14,7 +14,8 @@ import { holdKey, cancelAddress, parseCancelAddress, tokenMatches } from './toke
 export interface HoldDeps {
   ctx: Context;
   spool: Spool;
-  qmgr: Qmgr;
+  /** The queue manager, or a stand-in in another process (the CLI): see QueueControl. */
+  qmgr: Pick<Qmgr, 'withdraw' | 'enqueue'>;
 }
 
 export type CancelledBy = { kind: 'admin' } | { kind: 'sender'; token: string };
@@ -118,17 +119,6 @@ export function createHoldService(deps: HoldDeps): HoldService {
     },
   };
   return service;
-}
-
-/** A queue entry, or the admin's error when there is none. */
-export async function loadQueued(spool: Spool, id: string): Promise<QueueEntry> {
-  if (!isQueueId(id)) throw new QueueError(`${JSON.stringify(id)} is not a queue ID (19 letters and digits, as yubin queue list shows)`);
-  try {
-    return await spool.load(id);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new QueueError(`${id}: no such message in the queue (already sent, deleted or cancelled)`);
-    throw err;
-  }
 }
 
 function summary(rcpts: string[]): string {

@@ -1,12 +1,17 @@
 // The queue manager (Postfix's qmgr): picks due queue entries, hands each recipient group to the
 // delivery agent for its route, records the outcome durably, retries temporary failures on a
 // backoff schedule, and drops the entry when every recipient is done.
+import { unlink } from 'node:fs/promises';
 import type { Context, Service } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry, Route } from '../spool/entry.ts';
 import type { Deliverer, DeliveryResult } from './deliverer.ts';
+import { queuedIds, flushRequestPath } from './files.ts';
 
 export type RouteKind = Route['kind'];
+
+/** How often the queue folder is read for changes made by another process (the CLI). */
+const SCAN_MS = 5000;
 
 /** Called when recipients failed for good (5xx or too old): the bounce (DSN) station hooks here. */
 export type FailureHook = (entry: QueueEntry, failedIndexes: number[]) => Promise<void>;
@@ -31,6 +36,7 @@ export class Qmgr implements Service {
   /** Entries flushed by the admin: their recipients' own retry times are ignored once. */
   readonly #flushed = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
+  #scanTimer: NodeJS.Timeout | undefined;
   #stopped = true;
   #idle: Array<() => void> = [];
 
@@ -59,11 +65,24 @@ export class Qmgr implements Service {
     for (const id of ids) this.#due.set(id, now);
     this.#ctx.log.log('info', 'queue recovered', { entries: ids.length });
     this.#kick();
+    // The CLI runs in another process: it releases, deletes and asks for a flush through the files.
+    this.#scanTimer = setInterval(() => void this.#rescan().catch(() => undefined), SCAN_MS);
+    this.#scanTimer.unref();
+  }
+
+  /** Pick up entries this process does not know (released or injected elsewhere) and flush requests. */
+  async #rescan(): Promise<void> {
+    if (this.#stopped) return;
+    const flush = await unlink(flushRequestPath(this.#spool)).then(() => true, () => false);
+    for (const id of await queuedIds(this.#spool)) if (!this.#due.has(id) && !this.#inFlight.has(id)) this.#due.set(id, Date.now());
+    if (flush) this.flush();
+    else this.#kick();
   }
 
   async stop(): Promise<void> {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearInterval(this.#scanTimer);
     await this.whenIdle();
   }
 
@@ -191,7 +210,7 @@ export class Qmgr implements Service {
       });
       // Record each group's outcome at once: a crash after a server's 250 and before this write is
       // the only way a recipient gets the message twice (RFC 5321 §6.1 accepts that; we keep it short).
-      await this.#spool.save(entry);
+      if (!(await this.#record(entry))) return;
     }
     if (failed.length > 0) for (const hook of this.#onFailure) await hook(entry, failed);
     const pendingIndexes = entry.rcpts.flatMap((r, i) => (r.status === 'pending' ? [i] : []));
@@ -204,9 +223,21 @@ export class Qmgr implements Service {
       for (const hook of this.#onDelay) await hook(entry, pendingIndexes);
       entry.delayWarned = true;
     }
-    await this.#spool.save(entry);
+    if (!(await this.#record(entry)) || entry.held) return;
     const next = this.#flushed.has(entry.id) ? 0 : Math.min(...pendingIndexes.map((i) => entry.rcpts[i]!.nextAttempt));
     this.#due.set(entry.id, next);
+  }
+
+  /**
+   * Write the entry's new state, keeping what the admin did meanwhile from another process: a
+   * deleted entry stays deleted (false), a held one stays held.
+   */
+  async #record(entry: QueueEntry): Promise<boolean> {
+    const onDisk = await this.#spool.load(entry.id).catch(() => null);
+    if (!onDisk) return false;
+    if (onDisk.held) entry.held = true;
+    await this.#spool.save(entry);
+    return true;
   }
 
   #tooOld(entry: QueueEntry, now: number): boolean {
