@@ -9,7 +9,7 @@ import type { Pattern } from './patterns.ts';
 /** How long the mail LED keeps blinking after the last message received or delivered. */
 export const MAIL_BLINK_MS = 1500;
 
-export function createLedService(ctx: Context, alerts: Pick<AlertEngine, 'active'>): Service {
+export function createLedService(ctx: Context, alerts: Pick<AlertEngine, 'activeCount'>): Service {
   let backend: LedBackend | undefined;
   const shown = new Map<LedRole, Pattern>();
   let detach: (() => void)[] = [];
@@ -39,13 +39,13 @@ export function createLedService(ctx: Context, alerts: Pick<AlertEngine, 'active
       show('ready', 'steady');
       show('heartbeat', 'heartbeat');
       show('mail', 'off');
-      show('alert', alerts.active().length > 0 ? 'fast-blink' : 'off');
+      show('alert', alerts.activeCount() > 0 ? 'fast-blink' : 'off');
       detach = [
         ctx.bus.on('message.received', mailActivity),
         ctx.bus.on('message.delivered', mailActivity),
         ctx.bus.on('alert.raised', () => show('alert', 'fast-blink')),
         ctx.bus.on('alert.cleared', () => {
-          if (alerts.active().length === 0) show('alert', 'off');
+          if (alerts.activeCount() === 0) show('alert', 'off');
         }),
       ];
     },

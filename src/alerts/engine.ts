@@ -129,6 +129,8 @@ export interface AlertEntry extends Alert {
 export interface AlertEngine {
   /** Alerts raised and not yet acknowledged, oldest first. */
   active(): Alert[];
+  /** How many are latched, of the given kinds or all; O(kinds), for per-event callers. */
+  activeCount(kinds?: readonly AlertKind[]): number;
   /** The bounded history for `show alerts`, oldest first, with each alert's state. */
   recent(): AlertEntry[];
   /** Acknowledge one alert by id, or all when no id is given; returns the alerts cleared. */
@@ -177,7 +179,11 @@ export function createAlertEngine(ctx: Context, options: AlertEngineOptions = {}
   const trackers = new Map<string, Tracker>();
   const latched = new Map<string, MutableEntry>();
   const history: MutableEntry[] = [];
+  const latchedByKind = new Map<AlertKind, number>();
   let seq = 0;
+  const countKind = (kind: AlertKind, delta: number): void => {
+    latchedByKind.set(kind, (latchedByKind.get(kind) ?? 0) + delta);
+  };
   let detach: (() => void)[] = [];
 
   const keyOf = (kind: AlertKind, source: string): string => `${kind}\u0000${source}`;
@@ -206,6 +212,7 @@ export function createAlertEngine(ctx: Context, options: AlertEngineOptions = {}
 
   function clear(entry: MutableEntry, reason: ClearReason): ClearedAlert {
     latched.delete(keyOf(entry.kind, entry.source));
+    countKind(entry.kind, -1);
     entry.state = reason;
     entry.clearedAt = new Date(now()).toISOString();
     const cleared: ClearedAlert = { ...snapshot(entry), reason, clearedAt: entry.clearedAt };
@@ -243,6 +250,7 @@ export function createAlertEngine(ctx: Context, options: AlertEngineOptions = {}
       text: h.text(total), time: new Date(t).toISOString(), state: 'active',
     };
     latched.set(key, entry);
+    countKind(entry.kind, 1);
     // Bounded like the trackers: a flood from spoofed addresses must not grow memory forever.
     for (const oldest of latched.values()) {
       if (latched.size <= settings()['alerts.maxSources']) break;
@@ -270,6 +278,10 @@ export function createAlertEngine(ctx: Context, options: AlertEngineOptions = {}
     },
     active() {
       return [...latched.values()].map(snapshot);
+    },
+    activeCount(kinds?: readonly AlertKind[]) {
+      if (!kinds) return latched.size;
+      return kinds.reduce((sum, k) => sum + (latchedByKind.get(k) ?? 0), 0);
     },
     recent() {
       return history.map((e) => ({ ...snapshot(e), state: e.state, ...(e.clearedAt ? { clearedAt: e.clearedAt } : {}) }));

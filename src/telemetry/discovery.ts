@@ -17,7 +17,6 @@ export interface DeviceBlock {
 interface EntityBase {
   name: string;
   unique_id: string;
-  default_entity_id?: string;
   availability_topic: string;
   payload_available: string;
   payload_not_available: string;

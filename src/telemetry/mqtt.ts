@@ -37,7 +37,7 @@ export interface MqttOptions {
   version?: string;
 }
 
-type AlertsApi = Pick<AlertEngine, 'active' | 'ack'>;
+type AlertsApi = Pick<AlertEngine, 'activeCount' | 'ack'>;
 
 async function readPem(key: SettingKey, file: string): Promise<Buffer | undefined> {
   if (file === '') return undefined;
@@ -71,9 +71,12 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
 
   const json = (value: unknown): string => JSON.stringify(value);
 
-  const publishAttack = (): void => {
-    const on = alerts.active().some((a) => ATTACK_KINDS.includes(a.kind));
-    outbox.volatile(tp!.attack, on ? 'ON' : 'OFF', { qos: 1, retain: true });
+  let attackShown: string | undefined;
+  /** Publish "under attack" when it changes (or on connect): a flood of alerts is one state. */
+  const publishAttack = (force = false): void => {
+    const state = alerts.activeCount(ATTACK_KINDS) > 0 ? 'ON' : 'OFF';
+    if (!force && state === attackShown) return;
+    attackShown = outbox.volatile(tp!.attack, state, { qos: 1, retain: true }) ? state : undefined;
   };
 
   const publishMetrics = (): void => {

@@ -67,12 +67,17 @@ export class Outbox {
       this.#queue.splice(0, excess);
       this.#dropped += excess;
     }
+    this.flush(); // connected but behind: keep order, send as far as in-flight room allows
   }
 
   /** A value soon replaced by a fresher one (metrics, states re-sent on connect): dropped while away. */
-  volatile(topic: string, payload: string, options: PublishOptions = { qos: 0, retain: true }): void {
-    if (this.#open()) this.#send({ topic, payload, options });
-    else this.#dropped += 1;
+  volatile(topic: string, payload: string, options: PublishOptions = { qos: 0, retain: true }): boolean {
+    if (!this.#open()) {
+      this.#dropped += 1;
+      return false;
+    }
+    this.#send({ topic, payload, options });
+    return true;
   }
 
   /** Send what waited, oldest first, as far as the in-flight limit allows. */

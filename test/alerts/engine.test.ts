@@ -70,6 +70,8 @@ t.test('ack clears one alert by id or all, and emits alert.cleared', async (t) =
   ctx.bus.emit('virus.found', { client: '192.0.2.2', from: 'a@b.example', signature: 'Eicar-Test-Signature' });
   ctx.bus.emit('disk.low', { path: '/var/lib/yubin', freeBytes: 50 * 1024 * 1024 });
   t.equal(engine.active().length, 3);
+  t.equal(engine.activeCount(), 3);
+  t.equal(engine.activeCount(['relay-attack', 'virus']), 2, 'counted by kind for "under attack"');
   t.throws(() => engine.ack('999'), { name: 'UnknownAlertError', id: '999', message: /no active alert with id "999"/ }, 'unknown id is refused');
   const one = engine.ack(raised[1]!.id);
   t.same(one.map((a) => a.kind), ['virus']);
@@ -78,6 +80,7 @@ t.test('ack clears one alert by id or all, and emits alert.cleared', async (t) =
   const rest = engine.ack();
   t.equal(rest.length, 2);
   t.same(engine.active(), []);
+  t.equal(engine.activeCount(['relay-attack', 'virus', 'disk-low']), 0);
   t.same(engine.recent().map((e) => e.state), ['ack', 'ack', 'ack']);
   t.same(engine.ack(), [], 'nothing left to acknowledge');
 });

@@ -142,3 +142,26 @@ t.test('a committed change of mqtt.url moves the link to the new broker without 
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal(w2.on(`${base}/availability`).filter((m) => m.text === 'online').length, 1, 'unrelated changes do not reconnect');
 });
+
+t.test('a frozen broker (connected, never acknowledging) never slows the bus and stays bounded', async (t) => {
+  const broker = await startMosquitto(t);
+  const w = await watch(t, broker.url, [`${base}/alert`]);
+  const { ctx, mqtt } = await board(t, broker.url, { 'alerts.relayThreshold': '1', 'mqtt.offlineBuffer': '20' });
+  const deadline = Date.now() + 5000;
+  while (!mqtt.status().connected && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  process.kill(broker.pid, 'SIGSTOP'); // TCP stays up, nothing answers: PUBACKs never come
+  t.teardown(() => { try { process.kill(broker.pid, 'SIGCONT'); } catch { /* already gone */ } });
+  const started = performance.now();
+  for (let i = 0; i < 1000; i++) ctx.bus.emit('relay.denied', denied(`10.9.${i >> 8}.${i & 255}`)); // 1000 attackers
+  const elapsed = performance.now() - started;
+  const s = mqtt.status();
+  t.comment(`1000 alerts into a frozen broker: ${elapsed.toFixed(1)} ms; in flight ${s.inflight}, waiting ${s.buffered}, dropped ${s.dropped}`);
+  t.ok(elapsed < 1000, 'emitting did not wait for the broker');
+  t.ok(s.inflight <= 256, `at most 256 unacknowledged in MQTT.js (${s.inflight})`);
+  t.equal(s.buffered, 20, 'the newest wait in the bounded outbox (mqtt.offlineBuffer)');
+  t.ok(s.dropped >= 1000 - 256 - 20, `older ones beyond that were dropped (${s.dropped})`);
+  process.kill(broker.pid, 'SIGCONT');
+  const newest = await w.waitFor((m) => m.text.includes('"source":"10.9.3.231"'), 8000, 'the newest alert after thaw');
+  t.ok(newest, 'alerts flow again once the broker answers, the newest among them');
+  t.comment(`alerts delivered after thaw: ${w.on(`${base}/alert`).length} of 1000 (the rest dropped by design)`);
+});
