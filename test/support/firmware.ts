@@ -57,6 +57,8 @@ export interface ChildFirmware {
   dataDir: string;
   /** Resolves when the process has exited. */
   exited: Promise<void>;
+  /** The last 4 KiB the process wrote to stderr (for failure messages). */
+  stderr(): string;
 }
 
 /** Run `yubin start` in a child process on `dataDir` and wait for its ready line. */
@@ -64,7 +66,10 @@ export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs 
   const child = spawn(process.execPath, [join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
+    stderr += `\n[exit code=${code} signal=${signal}]`;
+    r();
+  }));
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -84,7 +89,7 @@ export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs 
       clearTimeout(timer);
       const ports: Record<string, number> = {};
       for (const m of line.matchAll(/(\w+)=(\d+)/g)) ports[m[1]!] = Number(m[2]);
-      resolvePromise({ child, ports, dataDir, exited });
+      resolvePromise({ child, ports, dataDir, exited, stderr: () => stderr });
     });
   });
 }
