@@ -4,7 +4,6 @@
 import { mkdir, open, link, unlink, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { hrtime } from 'node:process';
 import { fsyncDir } from '../config/durable.ts';
 
 export const SUBDIRS = ['tmp', 'new', 'cur'] as const;
@@ -22,9 +21,11 @@ let counter = 0;
 
 /** A unique base name per the Maildir spec: time, then what makes it unique on this host, then host. */
 export function uniqueName(host: string): string {
-  const now = Date.now();
-  const sec = Math.floor(now / 1000);
-  const usec = Number((hrtime.bigint() / 1000n) % 1000000n);
+  // Seconds and microseconds from the same wall-clock reading: process.hrtime's microseconds are not
+  // aligned to the second, so two deliveries in one second could sort (and be numbered) backwards.
+  const micros = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+  const sec = Math.floor(micros / 1_000_000);
+  const usec = micros % 1_000_000;
   counter = (counter + 1) % 1_000_000;
   // '/' and ':' are not allowed in host part (spec); replace them.
   const safeHost = host.replace(/\//g, '\\057').replace(/:/g, '\\072');
