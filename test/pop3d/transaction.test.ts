@@ -1,5 +1,7 @@
 import t from 'tap';
 import { readdir } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { once } from 'node:events';
 import { join } from 'node:path';
 import { maildirOf } from '../../src/maildir/maildir.ts';
 import { startPop3, addUser, putMessage, LineClient, userPass, type Teardown } from './helpers.ts';
@@ -158,4 +160,29 @@ t.test('too many bad commands close the session', async (t) => {
   for (let i = 0; i < 9; i++) t.match(await c.cmd('BOGUS'), /^-ERR Unknown command/);
   t.match(await c.cmd('BOGUS'), /too many bad commands, closing$/);
   t.equal(await c.line(), null);
+});
+
+t.test('RETR streams a large message intact, byte-stuffed, in a pipelined session', async (t) => {
+  const fx = await mailbox(t);
+  // 4 MiB of 100-octet lines, every tenth starting with a dot.
+  const lines: string[] = [];
+  for (let i = 0; lines.length * 100 < 4 * 1024 * 1024; i++) lines.push((i % 10 === 0 ? '.' : 'x') + String(i).padStart(97, '-'));
+  const big = `Subject: big\n\n${lines.join('\n')}\n`;
+  await putMessage(fx.ctx, 'alice', big);
+  const socket = connect({ host: '127.0.0.1', port: fx.port });
+  t.teardown(() => socket.destroy());
+  const chunks: Buffer[] = [];
+  socket.on('data', (d: Buffer) => chunks.push(d));
+  socket.write('USER alice\r\nPASS correct horse\r\nRETR 3\r\nQUIT\r\n');
+  const started = performance.now();
+  await Promise.race([once(socket, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 20_000))]);
+  const text = Buffer.concat(chunks).toString('latin1');
+  const begin = text.indexOf('+OK', text.indexOf('octets)') + 1);
+  const headerEnd = text.indexOf('\r\n', begin) + 2;
+  const end = text.indexOf('\r\n.\r\n', headerEnd) + 2;
+  t.equal(text.slice(begin, headerEnd), `+OK ${big.replace(/\n/g, '\r\n').length} octets\r\n`);
+  const body = text.slice(headerEnd, end).split('\r\n').map((l) => (l.startsWith('.') ? l.slice(1) : l)).join('\r\n');
+  t.ok(body === big.replace(/\n/g, '\r\n'), 'the un-stuffed body equals the stored message');
+  t.match(text.slice(end), /^\.\r\n\+OK Yubin POP3 server signing off \(3 messages left\)\r\n$/);
+  t.comment(`4 MiB RETR took ${Math.round(performance.now() - started)} ms`);
 });
