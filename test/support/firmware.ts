@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import { startFirmware, type Firmware } from '../../firmware/supervisor.ts';
 import { ConfigStore } from '../../src/config/store.ts';
 import { stderrLogger } from '../../src/context.ts';
+import { NODE_FLAGS } from '../../firmware/node-flags.ts';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -63,7 +64,7 @@ export interface ChildFirmware {
 
 /** Run `yubin start` in a child process on `dataDir` and wait for its ready line. */
 export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<ChildFirmware> {
-  const child = spawn(process.execPath, [join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
