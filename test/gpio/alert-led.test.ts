@@ -16,7 +16,7 @@ const LED = { ready: 512 + 17, mail: 512 + 27, alert: 512 + 22, heartbeat: 512 +
 const denied = { client: '203.0.113.9', helo: 'spam', from: 'x@spam.example', rcpt: 'victim@foreign.example', reason: 'relay denied' };
 const base = 'yubin/mx1_example_jp';
 
-t.test('three denied relays light the alert LED (fake sysfs toggles), publish one alert on MQTT; ack clears both', async (t) => {
+t.test('three denied relays light the alert LED (fake sysfs toggles), publish one alert on MQTT; `alert ack` on the console clears both', async (t) => {
   const sysfs = await fakeGpio(t, PI4_CHIPS);
   const broker = await startMosquitto(t);
   const mq = await watch(t, broker.url, [`${base}/#`]);
@@ -46,7 +46,13 @@ t.test('three denied relays light the alert LED (fake sysfs toggles), publish on
   const stillBlinking = await sysfs.sample(LED.alert, 20, 600);
   t.ok(transitions(stillBlinking) >= 3, 'latched: still blinking until acknowledged');
 
-  t.same(await board.send({ ack: null }), { acked: ['1'] }, '`alert ack` clears the alert');
+  t.same(await board.send({ console: 'alert ack 7' }), { code: 2, out: '', err: 'alert ack: no active alert with id "7" (see \'show alerts\')\n' }, 'an unknown id is refused by name');
+  t.same(await board.send({ console: 'alert ack' }), { code: 0, out: 'acknowledged #1\n', err: '' }, '`alert ack` on the console clears the alert');
+  const shown = await board.send({ console: 'show alerts' });
+  t.match(shown.out, /^#1 \S+ critical relay-attack 203\.0\.113\.9 ×4 \[ack\] relay attack from 203\.0\.113\.9/, 'show alerts lists it as acknowledged');
+  const status = await board.send({ console: 'show status' });
+  t.match(status.out, /guard: 4 relays denied, 0 login failures, 0 viruses, 0 OP25B blocked, 0 active alerts\n/, 'show status counts the attempts');
+  t.match(status.out, /mqtt: connected to mqtt:\/\/127\.0\.0\.1:\d+, \d+ sent, 0 waiting, 0 dropped\n/);
   await mq.waitFor((m) => m.topic === `${base}/alert/cleared`, 3000, 'cleared on MQTT');
   const after = await sysfs.sample(LED.alert, 20, 500);
   t.same(new Set(after), new Set(['0']), 'alert LED dark after ack');
