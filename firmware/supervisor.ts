@@ -12,6 +12,7 @@ import { createMailboxDeliverer } from '../src/local/mda.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
 import { loadCertificate } from '../src/tls/certificate.ts';
 import { stages } from '../src/pipeline/stages.ts';
+import { createPop3Service, type Pop3Service } from '../src/pop3d/server.ts';
 
 export interface FirmwareOptions {
   dataDir: string;
@@ -26,6 +27,7 @@ export interface Firmware {
   spool: Spool;
   qmgr: Qmgr;
   smtp: SmtpService;
+  pop3: Pop3Service;
   ports(): Record<string, number>;
   stop(): Promise<void>;
 }
@@ -55,7 +57,9 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     ephemeralPorts: options.ephemeralPorts ?? false,
   });
 
-  const services: Service[] = [qmgr, smtp];
+  const pop3 = createPop3Service(ctx, { tls, ephemeralPorts: options.ephemeralPorts ?? false });
+
+  const services: Service[] = [qmgr, smtp, pop3];
   const started: Service[] = [];
   try {
     for (const service of services) {
@@ -73,12 +77,16 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     spool,
     qmgr,
     smtp,
+    pop3,
     ports() {
       const p = smtp.ports();
       const out: Record<string, number> = {};
       if (p.mta) out.smtp = p.mta;
       if (p.submission) out.submission = p.submission;
       if (p.smtps) out.smtps = p.smtps;
+      const q = pop3.ports();
+      if (q.pop3) out.pop3 = q.pop3;
+      if (q.pop3s) out.pop3s = q.pop3s;
       return out;
     },
     async stop() {
