@@ -79,8 +79,13 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
     if (store.get('relay.smarthost')) return hop('relay.smarthost', '');
     const plan = await planDelivery(domain, resolver());
     if (plan.kind === 'fail') return { kind: 'fail', result: { status: plan.permanent ? 'failed' : 'deferred', reply: plan.reply } };
+    // RFC 5321 §5.1: when we are one of the exchangers, only more preferred ones may be tried.
+    const me = store.get('hostname');
+    const own = plan.exchangers.find((x) => x.name === me);
+    const exchangers = own ? plan.exchangers.filter((x) => x.preference < own.preference) : plan.exchangers;
+    if (exchangers.length === 0) return { kind: 'fail', result: { status: 'failed', reply: `554 5.4.6 ${domain}: mail loops back to this server (${me} is its best MX)` } };
     const tls: TlsMode = store.get('outbound.tlsRequiredDomains').includes(domain) ? 'required' : 'opportunistic';
-    return { kind: 'go', destination: { key: domain, exchangers: plan.exchangers, port: store.get('outbound.port'), session: session(tls) } };
+    return { kind: 'go', destination: { key: domain, exchangers, port: store.get('outbound.port'), session: session(tls) } };
   }
 
   async function deliverGroup(entry: QueueEntry, indexes: number[], plan: Plan, route: 'remote' | 'internal'): Promise<DeliveryResult[]> {

@@ -80,7 +80,7 @@ export async function runSession(target: SessionTarget, options: SessionOptions,
     }
     const tls = conn.secure;
     const sent = await new Promise<{ err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }>((resolve) =>
-      conn.send({ from: envelope.from, to: envelope.to, size: envelope.size }, message(), (err, info) => resolve({ err: err as SmtpError | null, info })),
+      conn.send({ from: envelope.from, to: envelope.to, size: envelope.size, use8BitMime: true }, message(), (err, info) => resolve({ err: err as SmtpError | null, info })),
     );
     conn.quit();
     return sent.err

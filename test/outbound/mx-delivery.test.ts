@@ -14,6 +14,8 @@ async function setup(t: Test, extra: Record<string, string> = {}) {
     'nomail.test': { MX: [{ preference: 0, exchange: '.' }], A: [MX1] },
     'plain.test': { A: [PLAIN] },
     'slow.test': { fail: 'TIMEOUT' },
+    'loop.test': { MX: [{ preference: 10, exchange: 'yubin.office.test' }, { preference: 20, exchange: 'mx2.dest.test' }] },
+    'yubin.office.test': { A: ['127.0.0.1'] },
   });
   const port = await commonFreePort([MX1, MX2, PLAIN]);
   const ctx = await makeContext(t, {
@@ -105,4 +107,14 @@ t.test('a domain that requires TLS is not sent in the clear', async (t) => {
   const left = await s.spool.load(entry.id);
   t.equal(peer.received.length, 0, 'nothing sent without TLS');
   t.match(left.rcpts[0]!.lastReply, /^4\d\d 4\.7\.10 /, `deferred: ${left.rcpts[0]!.lastReply}`);
+});
+
+t.test('a domain whose best MX is this server bounces as a loop (5.4.6), never sent to a worse MX', async (t) => {
+  const s = await setup(t);
+  const mx2 = await startPeer(t, MX2, s.port);
+  const entry = await queueMessage(s.ctx, s.spool, { to: ['x@loop.test'] });
+  s.qmgr.enqueue(entry.id);
+  await waitFor('bounce', async () => (await mailboxOf(s.ctx, 'alice')).length === 1);
+  t.match((await mailboxOf(s.ctx, 'alice'))[0], /Status: 5\.4\.6\r\n[^]*mail loops back to this server/);
+  t.equal(mx2.received.length, 0);
 });
