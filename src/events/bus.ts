@@ -16,6 +16,9 @@ export interface EventMap {
   'message.received': { queueId: string; client: string; from: string; rcpts: string[]; size: number; listener: string };
   'message.rejected': { client: string; from: string; code: number; text: string };
   'message.delivered': { queueId: string; rcpt: string; route: 'local' | 'internal' | 'remote' };
+  'delivery.deferred': { queueId: string; rcpt: string; reply: string; nextAttempt: number };
+  'message.held': { queueId: string; from: string; until: number };
+  'message.cancelled': { queueId: string; by: 'admin' | 'sender'; rcpts: string[] };
   'config.changed': { keys: string[] };
   'alert.raised': Alert;
   'alert.cleared': ClearedAlert;

@@ -60,7 +60,9 @@ export function createHoldService(deps: HoldDeps): HoldService {
     holdUntil: (entry) => holdUntilFor(entry, ctx),
 
     async queued(entry) {
-      if (entry.holdUntil === undefined || !ctx.store.get('hold.notify')) return;
+      if (entry.holdUntil === undefined) return;
+      ctx.bus.emit('message.held', { queueId: entry.id, from: entry.mailFrom, until: entry.holdUntil });
+      if (!ctx.store.get('hold.notify')) return;
       const address = cancelAddress(await holdKey(ctx.dataDir), entry.id, entry.mailFrom, host());
       const rcpts = entry.rcpts.map((r) => r.address);
       await tellSender(entry, `Held until ${rfc5322Date(new Date(entry.holdUntil))}: your message to ${summary(rcpts)}`, [
@@ -96,6 +98,7 @@ export function createHoldService(deps: HoldDeps): HoldService {
       }
       await spool.remove(id);
       ctx.log.log('info', 'message cancelled', { id, by: by.kind, rcpts: pending.map((r) => r.address) });
+      ctx.bus.emit('message.cancelled', { queueId: id, by: by.kind, rcpts: pending.map((r) => r.address) });
       const rcpts = pending.map((r) => r.address);
       await tellSender(entry, `Cancelled: your message to ${summary(rcpts)}`, [
         `Your message ${entry.id} was cancelled by ${who} and will not be sent to`,

@@ -206,7 +206,10 @@ export class Qmgr implements Service {
           if (res.status !== 'failed') r.lastReply = `${res.reply}; gave up after ${this.#ctx.store.get('queue.maxAgeHours')} hours in the queue`;
           failed.push(i);
           this.#ctx.bus.emit('delivery.failed', { queueId: entry.id, rcpt: r.address, code: res.reply.slice(0, 3), text: r.lastReply, permanent: true });
-        } else r.nextAttempt = done + this.#backoff(r.attempts);
+        } else {
+          r.nextAttempt = done + this.#backoff(r.attempts);
+          this.#ctx.bus.emit('delivery.deferred', { queueId: entry.id, rcpt: r.address, reply: res.reply, nextAttempt: r.nextAttempt });
+        }
       });
       // Record each group's outcome at once: a crash after a server's 250 and before this write is
       // the only way a recipient gets the message twice (RFC 5321 §6.1 accepts that; we keep it short).

@@ -64,9 +64,13 @@ t.test('a held message cancelled by its sender never reaches the peer; one not c
 
 t.test('the admin cancels with the queue ID; cancelling again or a non-ID is refused with a clear error', async (t) => {
   const s = await setup(t, '30');
+  const events: unknown[] = [];
+  s.ctx.bus.on('message.held', (e) => events.push(['held', e.queueId]));
+  s.ctx.bus.on('message.cancelled', (e) => events.push(['cancelled', e.queueId, e.by, e.rcpts]));
   const entry = await s.send('oops');
   const done = await s.hold.cancel(entry.id, { kind: 'admin' });
   t.same(done, { id: entry.id, rcpts: ['bob@dest.test'] });
+  t.same(events, [['held', entry.id], ['cancelled', entry.id, 'admin', ['bob@dest.test']]], 'held and cancelled are events (MQTT, console)');
   await waitFor('cancel notice', async () => (await mailboxOf(s.ctx, 'alice')).some((m) => m.includes('cancelled by the administrator')));
   await t.rejects(s.hold.cancel(entry.id, { kind: 'admin' }), { name: 'QueueError', message: /no such message in the queue/ });
   await t.rejects(s.hold.cancel('../../config', { kind: 'admin' }), { message: /is not a queue ID/ }, 'a path is not an ID');

@@ -21,6 +21,8 @@ t.test('a 4xx peer defers the message on the backoff schedule; it is delivered o
   const s = await setup(t);
   let busy = true;
   const peer = await startPeer(t, MX, s.port, { rcpt: () => (busy ? '451 4.7.1 greylisted, come back later' : null) });
+  const deferrals: string[] = [];
+  s.ctx.bus.on('delivery.deferred', (e) => deferrals.push(`${e.rcpt} ${e.reply}`));
   const entry = await queueMessage(s.ctx, s.spool, { to: ['bob@dest.test'] });
   const before = Date.now();
   s.qmgr.enqueue(entry.id);
@@ -31,6 +33,7 @@ t.test('a 4xx peer defers the message on the backoff schedule; it is delivered o
   const wait = deferred.nextAttempt - before;
   t.ok(wait >= 5 * 60_000 - 1000 && wait <= 5 * 60_000 + 5000, `next attempt in about 5 minutes (${Math.round(wait / 1000)} s)`);
   t.equal(peer.received.length, 0);
+  t.match(deferrals, [/^bob@dest\.test 451 4\.7\.1 greylisted/], 'a delivery.deferred event');
   busy = false;
   s.qmgr.flush(); // what the retry timer does after 5 minutes, now
   await waitFor('delivered on retry', () => peer.received.length === 1);
