@@ -2,7 +2,7 @@
 // from 1, with deletion marks that touch no file until UPDATE (§6). A dropped connection therefore
 // deletes nothing. Mail delivered meanwhile waits for the next session, as the RFC expects.
 import { createHash } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listMessages, type MaildirEntry } from '../maildir/maildir.ts';
 import { fsyncDir } from '../config/durable.ts';
@@ -85,7 +85,7 @@ export class Maildrop {
     for (const m of this.#messages) m.deleted = false;
   }
 
-  async openFile(m: DropMessage): Promise<import('node:fs/promises').FileHandle> {
+  async openFile(m: DropMessage): Promise<FileHandle> {
     return open(join(this.root, m.entry.dir, m.entry.file), 'r');
   }
 

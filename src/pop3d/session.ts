@@ -2,13 +2,14 @@
 // (§7 USER/PASS, §7 APOP, RFC 5034 AUTH, RFC 2595 STLS), the TRANSACTION state (§5), and the
 // UPDATE state (§6) entered only by QUIT. CAPA and response codes follow RFC 2449 and RFC 3206.
 import type { Socket } from 'node:net';
+import type { FileHandle } from 'node:fs/promises';
 import type { SecureContext } from 'node:tls';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from '../context.ts';
 import { LineReader } from './lines.ts';
 import { apopTimestamp, apopMatches } from './apop.ts';
-import { Maildrop } from './maildrop.ts';
+import { Maildrop, type DropMessage } from './maildrop.ts';
 import { dotStuff } from './stuffing.ts';
 import { startTls } from './tls.ts';
 import type { MaildropLocks } from './locks.ts';
@@ -310,7 +311,7 @@ export class Pop3Session {
   }
 
   /** LIST and UIDL share their shape: one message, or every message not marked deleted. */
-  async #listCmd(args: string[], row: (n: number, m: import('./maildrop.ts').DropMessage) => string): Promise<void> {
+  async #listCmd(args: string[], row: (n: number, m: DropMessage) => string): Promise<void> {
     if (args.length > 1) throw new Refusal('Usage: LIST [msg] or UIDL [msg]');
     if (args.length === 1) {
       const n = messageNumber(args[0]);
@@ -345,8 +346,8 @@ export class Pop3Session {
   }
 
   /** RETR and TOP: streamed from the file, byte-stuffed (§3), never whole in memory. */
-  async #sendMessage(m: import('./maildrop.ts').DropMessage, bodyLines: number | null): Promise<void> {
-    let file: import('node:fs/promises').FileHandle;
+  async #sendMessage(m: DropMessage, bodyLines: number | null): Promise<void> {
+    let file: FileHandle;
     try {
       file = await this.#drop.openFile(m);
     } catch {
@@ -377,7 +378,7 @@ export class Pop3Session {
     await this.#ok(`maildrop has ${messages(count)} (${octets} octets)`);
   }
 
-  #message(n: number): import('./maildrop.ts').DropMessage {
+  #message(n: number): DropMessage {
     const m = this.#drop.get(n);
     if (m) return m;
     throw new Refusal(this.#drop.isDeleted(n) ? `message ${n} already deleted` : `no such message, only ${this.#drop.stat().count} in maildrop`);

@@ -175,7 +175,7 @@ t.test('RETR streams a large message intact, byte-stuffed, in a pipelined sessio
   socket.on('data', (d: Buffer) => chunks.push(d));
   socket.write('USER alice\r\nPASS correct horse\r\nRETR 3\r\nQUIT\r\n');
   const started = performance.now();
-  await Promise.race([once(socket, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 20_000))]);
+  await Promise.race([once(socket, 'close'), new Promise((_, reject) => setTimeout(() => reject(new Error('timeout')), 20_000).unref())]);
   const text = Buffer.concat(chunks).toString('latin1');
   const begin = text.indexOf('+OK', text.indexOf('octets)') + 1);
   const headerEnd = text.indexOf('\r\n', begin) + 2;
