@@ -1,6 +1,7 @@
 // The firmware's wiring: one place that builds the context, starts every station in order and
 // stops them in reverse. Reading this file top to bottom shows the whole appliance.
 import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { ConfigStore } from '../src/config/store.ts';
 import { Users } from '../src/accounts/users.ts';
 import { EventBus } from '../src/events/bus.ts';
@@ -13,12 +14,29 @@ import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
 import { loadCertificate } from '../src/tls/certificate.ts';
 import { stages } from '../src/pipeline/stages.ts';
 import { createPop3Service, type Pop3Service } from '../src/pop3d/server.ts';
+import { quarantineHook } from '../src/quarantine/store.ts';
+import { quarantineExpiryService } from '../src/quarantine/service.ts';
+import { createAlertEngine, type AlertEngine } from '../src/alerts/engine.ts';
+import { createHealthWatch } from '../src/alerts/health.ts';
+import { createMetrics } from '../src/telemetry/metrics.ts';
+import { createMqttService } from '../src/telemetry/mqtt.ts';
+import { formatStatus } from '../src/telemetry/status.ts';
+import { createLedService } from '../board/gpio/leds.ts';
+import { createFirewallService } from '../board/firewall/service.ts';
+import { createConsoleService } from './console/service.ts';
+import { senderAuthChecks } from './checks.ts';
+import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
+import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
   dataDir: string;
   configFile?: string;
   /** Bind every listener on a free port (tests); the ready line reports them. */
   ephemeralPorts?: boolean;
+  /** Run the admin console (serial port, or stdio when console.device is empty). Off for in-process tests. */
+  console?: boolean;
+  /** What the console's `restart` does (yubin start restarts the firmware in place). */
+  restart?: () => void;
   log?: Logger;
 }
 
@@ -28,9 +46,12 @@ export interface Firmware {
   qmgr: Qmgr;
   smtp: SmtpService;
   pop3: Pop3Service;
+  alerts: AlertEngine;
   ports(): Record<string, number>;
   stop(): Promise<void>;
 }
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export async function startFirmware(options: FirmwareOptions): Promise<Firmware> {
   const dataDir = resolve(options.dataDir);
@@ -46,20 +67,40 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   // Changes committed by the CLI in another process take effect without a restart (ports excepted).
   store.watch(() => ctx.bus.emit('config.changed', { keys: [] }));
 
+  // Watchers first, so they see everything the mail stations do.
+  const alerts = createAlertEngine(ctx);
+  const metrics = createMetrics(ctx);
+  const leds = createLedService(ctx, alerts);
+  const mqtt = createMqttService(ctx, alerts, metrics, { version: VERSION });
+  const firewall = createFirewallService(ctx);
+
+  // The mail flow: spool → queue manager → delivery agents; listeners last.
   const tls = await loadCertificate(dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
   const spool = new Spool(dataDir);
   const qmgr = new Qmgr(ctx, spool, { mailbox: createMailboxDeliverer(ctx, (id) => spool.messagePath(id)) });
+  metrics.setQueueDepthSource(() => qmgr.depth());
+  const health = createHealthWatch(ctx, { queueDepth: () => qmgr.depth() });
   const smtp = createSmtpService(ctx, {
     tls,
     spool,
     stages,
+    quarantine: quarantineHook(ctx),
     queued: (entry) => qmgr.enqueue(entry.id, entry.holdUntil),
     ephemeralPorts: options.ephemeralPorts ?? false,
   });
-
   const pop3 = createPop3Service(ctx, { tls, ephemeralPorts: options.ephemeralPorts ?? false });
 
-  const services: Service[] = [qmgr, smtp, pop3];
+  const hooks: CommandHooks = {
+    alerts,
+    firewall,
+    checks: senderAuthChecks(ctx),
+    status: async () => formatStatus(await metrics.snapshot(), mqtt.status()),
+    queue: async () => formatQueue(await new QueueAdmin(spool).list()) || 'queue empty',
+    ...(options.restart ? { restart: options.restart } : {}),
+  };
+
+  const services: Service[] = [alerts, metrics, leds, mqtt, firewall, health, quarantineExpiryService(ctx), qmgr, smtp, pop3];
+  if (options.console) services.push(createConsoleService(ctx, hooks));
   const started: Service[] = [];
   try {
     for (const service of services) {
@@ -78,13 +119,14 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     qmgr,
     smtp,
     pop3,
+    alerts,
     ports() {
       const p = smtp.ports();
+      const q = pop3.ports();
       const out: Record<string, number> = {};
       if (p.mta) out.smtp = p.mta;
       if (p.submission) out.submission = p.submission;
       if (p.smtps) out.smtps = p.smtps;
-      const q = pop3.ports();
       if (q.pop3) out.pop3 = q.pop3;
       if (q.pop3s) out.pop3s = q.pop3s;
       return out;

@@ -4,7 +4,7 @@
 // speaks, from firmware/commands/.
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startFirmware } from './supervisor.ts';
+import { startFirmware, type Firmware } from './supervisor.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -33,11 +33,22 @@ export function parseStartArgs(argv: string[]): StartArgs {
 
 async function start(argv: string[]): Promise<void> {
   const args = parseStartArgs(argv);
-  const firmware = await startFirmware(args);
-  const ports = Object.entries(firmware.ports()).map(([k, v]) => `${k}=${v}`).join(' ');
-  // The image's boot test and the test suite wait for this line.
-  process.stdout.write(`yubin: ready ${ports} data=${firmware.ctx.dataDir}\n`);
+  let firmware: Firmware;
   let stopping = false;
+  const boot = async () => {
+    firmware = await startFirmware({ ...args, console: true, restart: () => void restart() });
+    const ports = Object.entries(firmware.ports()).map(([k, v]) => `${k}=${v}`).join(' ');
+    // The image's boot test and the test suite wait for this line.
+    process.stdout.write(`yubin: ready ${ports} data=${firmware.ctx.dataDir}\n`);
+  };
+  // The console's `restart`: stop every service and start them again from the committed config.
+  const restart = async () => {
+    if (stopping) return;
+    firmware.ctx.log.log('info', 'restarting');
+    await firmware.stop();
+    await boot();
+  };
+  await boot();
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
@@ -69,7 +80,8 @@ async function main(argv: string[]): Promise<number> {
     words.splice(at, 2);
   }
   const { runCli } = await import('./commands/cli.ts');
-  return runCli(words, { dataDir });
+  const { senderAuthChecks } = await import('./checks.ts');
+  return runCli(words, { dataDir, hooks: (ctx) => ({ checks: senderAuthChecks(ctx) }) });
 }
 
 main(process.argv.slice(2)).then(

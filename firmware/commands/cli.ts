@@ -10,7 +10,8 @@ import { runCommand, type CommandEnv, type CommandHooks } from './index.ts';
 
 export interface CliOptions {
   dataDir: string;
-  hooks?: CommandHooks;
+  /** Hooks, or a function making them from the CLI's context (checks need the configured resolver). */
+  hooks?: CommandHooks | ((ctx: Context) => CommandHooks);
 }
 
 /** Prompt on the process's terminal: raw mode so a secret is never echoed; a pipe just gives lines. */
@@ -43,7 +44,7 @@ export async function runCli(argv: string[], options: CliOptions): Promise<numbe
       out: { write: (s) => process.stdout.write(s) },
       err: { write: (s) => process.stderr.write(s) },
       prompt: terminalPrompt(),
-      hooks: options.hooks ?? {},
+      hooks: typeof options.hooks === 'function' ? options.hooks(ctx) : (options.hooks ?? {}),
     });
   } finally {
     store.close();

@@ -6,6 +6,7 @@ import { userCommand, domainCommand, aliasCommand } from './accounts.ts';
 import { showCommand, alertCommand, checkCommand, restartCommand, passwdCommand, logoutCommand } from './board.ts';
 import { queueCommand } from './queue.ts';
 import { archiveCommand } from './archive.ts';
+import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
@@ -48,6 +49,8 @@ export const commands: Command[] = [
   logoutCommand,
   queueCommand,
   archiveCommand,
+  quarantineCommand,
+  dkimCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };
