@@ -14,6 +14,8 @@ export interface EventMap {
   'service.down': { service: string; reason: string };
   'service.up': { service: string };
   'message.received': { queueId: string; client: string; from: string; rcpts: string[]; size: number; listener: string };
+  /** A client sent a command before the SMTP greeting (refused with 554; smtp.greetingDelay). */
+  'smtp.early_talker': { client: string; listener: string };
   'message.rejected': { client: string; from: string; code: number; text: string };
   'message.delivered': { queueId: string; rcpt: string; route: 'local' | 'internal' | 'remote' };
   'delivery.deferred': { queueId: string; rcpt: string; reply: string; nextAttempt: number };

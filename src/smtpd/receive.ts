@@ -64,12 +64,14 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
       date: new Date(),
     }) + '\r\n';
 
+  // With group commit the message is fsync'd in the commit round, with the others of the window.
+  const groupCommitMs = ctx.store.get('spool.groupCommitMs');
   let path = spool.tmpPath(id);
   try {
     const out = spool.create(id);
     out.write(trace);
     await pipeline(input.stream, guard, out);
-    if (!guard.oversize && !guard.bareNewline) await fsyncFile(path);
+    if (!guard.oversize && !guard.bareNewline && groupCommitMs === 0) await fsyncFile(path);
   } catch (err) {
     await spool.discardTmp(id);
     throw err;
@@ -126,11 +128,19 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   };
   const hold = deps.holdUntil?.(entry);
   if (hold !== undefined && hold > now) entry.holdUntil = hold;
-  if (path !== spool.tmpPath(id)) {
-    // A stage rewrote the message: make sure the rewrite is on disk before we acknowledge it.
-    await fsyncFile(path);
+  try {
+    if (groupCommitMs > 0) {
+      await spool.commitGrouped(entry, path, groupCommitMs);
+    } else {
+      // A stage rewrote the message: make sure the rewrite is on disk before we acknowledge it.
+      if (path !== spool.tmpPath(id)) await fsyncFile(path);
+      await spool.commit(entry, path);
+    }
+  } catch (err) {
+    // Never acknowledged: what is left in tmp/ would only wait for the next recovery.
+    await unlinkAll(spool, id, path);
+    throw err;
   }
-  await spool.commit(entry, path);
   deps.queued(entry);
   ctx.bus.emit('message.received', {
     queueId: id,

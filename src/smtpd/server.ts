@@ -12,6 +12,7 @@ import { routeRecipient, type RouteSite, type Routed } from '../route/route.ts';
 import { maildirOf, usage } from '../maildir/maildir.ts';
 import { ConnectionLimits } from './limits.ts';
 import { keepOwnEnhancedCodes } from './enhanced-codes.ts';
+import { greetByPolicy, GREETING_POLICY, type GreetingPolicy } from './greeting.ts';
 import { replyError } from './reply.ts';
 import { receiveMessage, type ReceiveDeps } from './receive.ts';
 
@@ -38,6 +39,7 @@ export interface SmtpOptions extends Omit<ReceiveDeps, 'ctx'> {
 
 export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpService {
   keepOwnEnhancedCodes();
+  greetByPolicy();
   const limits = new ConnectionLimits();
   const sessions = new Map<string, SessionState>();
   const servers = new Map<ListenerName, SMTPServer>();
@@ -210,6 +212,12 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     return false;
   }
 
+  // The early-talker pause is for strangers on port 25 only (smtp.greetingDelay).
+  const greeting = (listener: ListenerName): GreetingPolicy => ({
+    delayFor: (ip) => (listener === 'mta' && !isTrusted(ip) ? settings()['smtp.greetingDelay'] : 0),
+    earlyTalker: (ip) => ctx.bus.emit('smtp.early_talker', { client: normalizeIp(ip), listener }),
+  });
+
   function serverOptions(listener: ListenerName): SMTPServerOptions {
     const s = settings();
     return {
@@ -241,6 +249,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       // RFC 5321 §4.5.3.1.4 allows 512 for a command line; AUTH's initial response may be longer.
       maxCommandLength: 4096,
       logger: false,
+      [GREETING_POLICY]: greeting(listener),
       ...hooks(listener),
     } as SMTPServerOptions;
   }

@@ -7,11 +7,13 @@
 // Commit order: fsync the message, rename it into queue/, write the JSON durably. A message file in
 // queue/ without its JSON was never acknowledged (crash mid-commit) and is removed on recovery.
 // The JSON is removed before the message file when every recipient is done.
-import { mkdir, rename, unlink, readdir, readFile } from 'node:fs/promises';
+import { mkdir, rename, unlink, readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurable, fsyncDir } from '../config/durable.ts';
 import { isQueueId } from './queue-id.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { QueueEntry } from './entry.ts';
 
 export class Spool {
@@ -19,6 +21,7 @@ export class Spool {
   readonly tmpDir: string;
   readonly queueDir: string;
   #pendingDirSync: Promise<void> | null = null;
+  #group: GroupCommit | null = null;
 
   constructor(dataDir: string) {
     this.root = join(dataDir, 'spool');
@@ -51,7 +54,40 @@ export class Spool {
   /** Move a received, fsync'd message into the queue and write its entry durably. */
   async commit(entry: QueueEntry, messageFile = this.tmpPath(entry.id)): Promise<void> {
     await rename(messageFile, this.messagePath(entry.id));
-    await writeFileDurable(this.entryPath(entry.id), JSON.stringify(entry), 0o600);
+    try {
+      await writeFileDurable(this.entryPath(entry.id), JSON.stringify(entry), 0o600);
+    } catch (err) {
+      // Not acknowledged (the client hears 452/451): drop the message file now rather than at the
+      // next recovery, or a full disk stays full of messages nobody will deliver.
+      await unlink(this.messagePath(entry.id)).catch(ignoreMissing);
+      throw err;
+    }
+  }
+
+  /**
+   * Like commit(), for a message file not yet fsync'd, sharing one round of fsyncs with the other
+   * messages that arrive within `windowMs` (spool.groupCommitMs). Same order: file and entry
+   * durable, then renamed into queue/, then queue/ fsync'd; resolves only when all of it is.
+   */
+  async commitGrouped(entry: QueueEntry, messageFile: string, windowMs: number): Promise<void> {
+    const entryTmp = join(this.queueDir, `.${entry.id}.json.${randomBytes(4).toString('hex')}.tmp`);
+    await writeFile(entryTmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
+    this.#group ??= new GroupCommit(this.queueDir);
+    try {
+      await this.#group.submit(
+        {
+          sync: [messageFile, entryTmp],
+          renames: [
+            [messageFile, this.messagePath(entry.id)],
+            [entryTmp, this.entryPath(entry.id)],
+          ],
+        },
+        windowMs,
+      );
+    } catch (err) {
+      await unlink(entryTmp).catch(() => undefined);
+      throw err;
+    }
   }
 
   /** Rewrite an entry (recipient state changed). Durable: a crash leaves the old or the new. */
