@@ -35,6 +35,9 @@ export interface FirmwareOptions {
   ephemeralPorts?: boolean;
   /** Run the admin console (serial port, or stdio when console.device is empty). Off for in-process tests. */
   console?: boolean;
+  /** Called once the mail services are up, before the console starts (the ready line goes here,
+   * so it never shares a line with the console's prompt). */
+  onReady?: (ports: Record<string, number>) => void;
   /** What the console's `restart` does (yubin start restarts the firmware in place). */
   restart?: () => void;
   log?: Logger;
@@ -100,12 +103,28 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   };
 
   const services: Service[] = [alerts, metrics, leds, mqtt, firewall, health, quarantineExpiryService(ctx), qmgr, smtp, pop3];
-  if (options.console) services.push(createConsoleService(ctx, hooks));
   const started: Service[] = [];
+  const ports = () => {
+    const p = smtp.ports();
+    const q = pop3.ports();
+    const out: Record<string, number> = {};
+    if (p.mta) out.smtp = p.mta;
+    if (p.submission) out.submission = p.submission;
+    if (p.smtps) out.smtps = p.smtps;
+    if (q.pop3) out.pop3 = q.pop3;
+    if (q.pop3s) out.pop3s = q.pop3s;
+    return out;
+  };
   try {
     for (const service of services) {
       await service.start();
       started.push(service);
+    }
+    options.onReady?.(ports());
+    if (options.console) {
+      const consoleService = createConsoleService(ctx, hooks);
+      await consoleService.start();
+      started.push(consoleService);
     }
   } catch (err) {
     for (const service of started.reverse()) await service.stop().catch(() => undefined);
@@ -120,17 +139,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     smtp,
     pop3,
     alerts,
-    ports() {
-      const p = smtp.ports();
-      const q = pop3.ports();
-      const out: Record<string, number> = {};
-      if (p.mta) out.smtp = p.mta;
-      if (p.submission) out.submission = p.submission;
-      if (p.smtps) out.smtps = p.smtps;
-      if (q.pop3) out.pop3 = q.pop3;
-      if (q.pop3s) out.pop3s = q.pop3s;
-      return out;
-    },
+    ports,
     async stop() {
       for (const service of [...started].reverse()) await service.stop().catch((err) => ctx.log.log('warn', 'stop failed', { service: service.name, error: String(err) }));
       store.close();

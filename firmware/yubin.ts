@@ -36,10 +36,16 @@ async function start(argv: string[]): Promise<void> {
   let firmware: Firmware;
   let stopping = false;
   const boot = async () => {
-    firmware = await startFirmware({ ...args, console: true, restart: () => void restart() });
-    const ports = Object.entries(firmware.ports()).map(([k, v]) => `${k}=${v}`).join(' ');
-    // The image's boot test and the test suite wait for this line.
-    process.stdout.write(`yubin: ready ${ports} data=${firmware.ctx.dataDir}\n`);
+    firmware = await startFirmware({
+      ...args,
+      console: true,
+      restart: () => void restart(),
+      // The image's boot test and the test suite wait for this line.
+      onReady: (ports) => {
+        const list = Object.entries(ports).map(([k, v]) => `${k}=${v}`).join(' ');
+        process.stdout.write(`yubin: ready ${list} data=${resolve(args.dataDir)}\n`);
+      },
+    });
   };
   // The console's `restart`: stop every service and start them again from the committed config.
   const restart = async () => {

@@ -60,6 +60,11 @@ export class LineReader {
     });
   }
 
+  /** The input has ended (or close() was called): every read answers 'closed'. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
   /** Stop reading: a pending read ends with 'closed'. */
   close(): void {
     if (this.#closed) return;

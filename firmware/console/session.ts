@@ -90,7 +90,8 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
       try {
         await setAdminPassword(ctx, await askNewSecret(env(() => undefined), 'admin password'));
       } catch (err) {
-        if (closed) return 'closed';
+        // The input ended (stdin from /dev/null, a serial line gone): stop, do not ask again.
+        if (closed || reader.closed) return 'closed';
         if (err instanceof Cancelled) return false;
         out.write(`${(err as Error).message}\n`);
         return false;
