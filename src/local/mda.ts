@@ -35,11 +35,13 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   if (await hasMessage(root, base)) return { status: 'delivered', reply: '250 2.0.0 already in mailbox' };
 
   const head = [`Return-Path: <${entry.mailFrom}>`, `Delivered-To: ${rcpt.address}`, ...entry.prepend].join('\r\n') + '\r\n';
+  // Quota as Dovecot's quota_grace does it: a mailbox under its quota takes the next message even
+  // if that message takes it over; a full one defers; a message larger than the quota fails.
   const quota = ctx.users.quotaOf(user);
   const size = entry.size + Buffer.byteLength(head);
   if (quota > 0) {
     if (size > quota) return { status: 'failed', reply: `552 5.2.2 <${rcpt.address}>: message larger than the mailbox quota` };
-    if ((await usage(root)) + size > quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
+    if ((await usage(root)) >= quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
   }
   await deliver(root, base, async (file) => {
     await file.write(head);

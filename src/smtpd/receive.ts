@@ -41,6 +41,8 @@ export interface ReceiveDeps {
   quarantine?: (message: MessageContext, reason: string, prepend: string[]) => Promise<void>;
   /** Mis-send delay: epoch ms before which an outbound message must not leave. */
   holdUntil?: (entry: QueueEntry) => number | undefined;
+  /** A refusal for a message of this size to these recipients (e.g. larger than a mailbox quota). */
+  sizeCheck?: (size: number, rcpts: Envelope['rcpts']) => Reply | null;
   /** Called after the entry is durable. */
   queued: (entry: QueueEntry) => void;
 }
@@ -86,29 +88,37 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   }
 
   const size = guard.bytes + Buffer.byteLength(trace);
+  const tooBig = deps.sizeCheck?.(size, input.envelope.rcpts) ?? null;
+  if (tooBig) return await refuse(spool, id, tooBig);
   const rcptList = input.envelope.rcpts.flatMap((r) => r.routes.map((x) => x.address));
   const prepend: string[] = [];
   const base = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList };
   let current: MessageContext = { ...base, path, size, prepend };
-  for (const stage of deps.stages) {
-    const verdict = await stage.run(current, ctx);
-    if (verdict.action === 'reject' || verdict.action === 'tempfail') {
-      await unlinkAll(spool, id, path);
-      ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: verdict.code, text: verdict.text });
-      return { kind: 'refused', code: verdict.code, enhanced: verdict.enhanced, text: verdict.text };
+  try {
+    for (const stage of deps.stages) {
+      const verdict = await stage.run(current, ctx);
+      if (verdict.action === 'reject' || verdict.action === 'tempfail') {
+        await unlinkAll(spool, id, path);
+        ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: verdict.code, text: verdict.text });
+        return { kind: 'refused', code: verdict.code, enhanced: verdict.enhanced, text: verdict.text };
+      }
+      if (verdict.headers) prepend.unshift(...verdict.headers);
+      if (verdict.action === 'quarantine') {
+        if (!deps.quarantine) throw new Error(`stage ${stage.name} asked for quarantine but none is configured`);
+        await deps.quarantine(current, verdict.reason, prepend);
+        await unlinkAll(spool, id, path);
+        return { kind: 'quarantined', id };
+      }
+      if (verdict.replacement && verdict.replacement !== path) {
+        await unlink(path).catch(() => undefined);
+        path = verdict.replacement;
+        current = { ...base, path, size: (await stat(path)).size, prepend };
+      }
     }
-    if (verdict.headers) prepend.unshift(...verdict.headers);
-    if (verdict.action === 'quarantine') {
-      if (!deps.quarantine) throw new Error(`stage ${stage.name} asked for quarantine but none is configured`);
-      await deps.quarantine(current, verdict.reason, prepend);
-      await unlinkAll(spool, id, path);
-      return { kind: 'quarantined', id };
-    }
-    if (verdict.replacement && verdict.replacement !== path) {
-      await unlink(path).catch(() => undefined);
-      path = verdict.replacement;
-      current = { ...base, path, size: (await stat(path)).size, prepend };
-    }
+  } catch (err) {
+    // A stage that cannot run (a full disk, clamd gone with onError=accept off…) leaves no file behind.
+    await unlinkAll(spool, id, path);
+    throw err;
   }
 
   const now = Date.now();

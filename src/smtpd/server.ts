@@ -177,7 +177,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       const outbound = client.user !== null || client.trusted || ctx.leases.has(client.address);
       const tls = session.tlsOptions ? { protocol: session.tlsOptions.version ?? session.tlsOptions.name, cipher: session.tlsOptions.name } : null;
       receiveMessage(
-        { ctx, spool: options.spool, stages: options.stages, quarantine: options.quarantine, holdUntil: options.holdUntil, queued: options.queued },
+        { ctx, spool: options.spool, stages: options.stages, quarantine: options.quarantine, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: largerThanEveryQuota },
         {
           stream,
           envelope: { mailFrom: session.envelope.mailFrom ? (session.envelope.mailFrom.address ?? '') : '', rcpts: state.rcpts },
@@ -202,6 +202,17 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       );
     },
   });
+
+  /** 552 5.2.2 at DATA when the message cannot fit any recipient's mailbox (RFC 3463 §3.3). */
+  function largerThanEveryQuota(size: number, rcpts: Array<{ address: string; routes: Routed[] }>) {
+    const routes = rcpts.flatMap((r) => r.routes);
+    const fits = routes.some((r) => {
+      if (r.route.kind !== 'mailbox') return true;
+      const quota = ctx.users.quotaOf(r.route.user);
+      return quota === 0 || size <= quota;
+    });
+    return fits || routes.length === 0 ? null : { code: 552, enhanced: '5.2.2', text: `Message of ${size} bytes is larger than the recipient's mailbox quota` };
+  }
 
   async function checkQuota(routes: Routed[]): Promise<boolean> {
     for (const r of routes) {
