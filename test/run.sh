@@ -3,6 +3,8 @@
 # and end with the line CI reads: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# Node 24 and tap from node_modules, also when this script is run outside npm.
+export PATH="$PWD/node_modules/.bin:$PATH"
 if ! bash test/prepare.sh; then
   echo "0 passed, 1 failed"
   exit 1
