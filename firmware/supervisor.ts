@@ -26,6 +26,9 @@ import { createFirewallService } from '../board/firewall/service.ts';
 import { createConsoleService } from './console/service.ts';
 import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
+import { createOutbound } from '../src/outbound/deliverer.ts';
+import { attachBounces } from '../src/bounce/service.ts';
+import { createHoldService } from '../src/hold/service.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -80,7 +83,14 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   // The mail flow: spool → queue manager → delivery agents; listeners last.
   const tls = await loadCertificate(dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
   const spool = new Spool(dataDir);
-  const qmgr = new Qmgr(ctx, spool, { mailbox: createMailboxDeliverer(ctx, (id) => spool.messagePath(id)) });
+  const outbound = createOutbound(ctx, { messagePath: (id) => spool.messagePath(id) });
+  const qmgr = new Qmgr(ctx, spool, {
+    mailbox: createMailboxDeliverer(ctx, (id) => spool.messagePath(id)),
+    remote: outbound.remote,
+    internal: outbound.internal,
+  });
+  attachBounces(qmgr, { ctx, spool });
+  const hold = createHoldService({ ctx, spool, qmgr });
   metrics.setQueueDepthSource(() => qmgr.depth());
   const health = createHealthWatch(ctx, { queueDepth: () => qmgr.depth() });
   const smtp = createSmtpService(ctx, {
@@ -88,7 +98,12 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     spool,
     stages,
     quarantine: quarantineHook(ctx),
-    queued: (entry) => qmgr.enqueue(entry.id, entry.holdUntil),
+    hold,
+    holdUntil: (entry) => hold.holdUntil(entry),
+    queued: (entry) => {
+      qmgr.enqueue(entry.id, entry.holdUntil);
+      void hold.queued(entry);
+    },
     ephemeralPorts: options.ephemeralPorts ?? false,
   });
   const pop3 = createPop3Service(ctx, { tls, ephemeralPorts: options.ephemeralPorts ?? false });
@@ -98,7 +113,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     firewall,
     checks: senderAuthChecks(ctx),
     status: async () => formatStatus(await metrics.snapshot(), mqtt.status()),
-    queue: async () => formatQueue(await new QueueAdmin(spool).list()) || 'queue empty',
+    queue: async () => formatQueue(await new QueueAdmin(spool, qmgr).list()) || 'queue empty',
     ...(options.restart ? { restart: options.restart } : {}),
   };
 

@@ -116,7 +116,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
       }
     }
   } catch (err) {
-    // A stage that cannot run (a full disk, clamd gone with onError=accept off…) leaves no file behind.
+    // A stage that fails (a full disk under the attachment scan's scratch files) leaves no file behind.
     await unlinkAll(spool, id, path);
     throw err;
   }
@@ -136,6 +136,11 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     prepend,
     rcpts,
   };
+  if (rcpts.length === 0) {
+    // Every recipient was a cancel address: the message itself goes nowhere.
+    await unlinkAll(spool, id, path);
+    return { kind: 'queued', id };
+  }
   const hold = deps.holdUntil?.(entry);
   if (hold !== undefined && hold > now) entry.holdUntil = hold;
   try {

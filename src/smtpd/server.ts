@@ -15,6 +15,7 @@ import { keepOwnEnhancedCodes } from './enhanced-codes.ts';
 import { greetByPolicy, GREETING_POLICY, type GreetingPolicy } from './greeting.ts';
 import { replyError } from './reply.ts';
 import { receiveMessage, type ReceiveDeps } from './receive.ts';
+import type { HoldService } from '../hold/service.ts';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
 
@@ -32,6 +33,8 @@ export interface SmtpService extends Service {
 }
 
 export interface SmtpOptions extends Omit<ReceiveDeps, 'ctx'> {
+  /** Mis-send delay: RCPT to a cancel address cancels a held message (src/hold/). */
+  hold?: Pick<HoldService, 'isCancelAddress' | 'cancelByAddress'>;
   tls: { key: Buffer; cert: Buffer };
   /** Bind every enabled listener on a free port instead of its configured one (tests). */
   ephemeralPorts?: boolean;
@@ -136,6 +139,19 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       const max = settings()['smtp.maxRecipients'];
       if (state.rcpts.length >= max) return callback(replyError(452, '4.5.3', `Too many recipients (at most ${max} per message)`));
       const ip = normalizeIp(session.remoteAddress);
+      const rcptText = address.address ?? '';
+      if (options.hold?.isCancelAddress(rcptText)) {
+        // The held-mail notice's cancel address: cancelling is the whole effect, nothing is delivered.
+        options.hold.cancelByAddress(rcptText).then(
+          (reply) => {
+            if (reply.code >= 400) return callback(bad(state, replyError(reply.code, reply.enhanced, reply.text)));
+            state.rcpts.push({ address: rcptText, routes: [] });
+            callback();
+          },
+          (err: Error) => callback(replyError(451, '4.3.0', `Could not cancel: ${err.message}`)),
+        );
+        return;
+      }
       const client: RelayClient = {
         address: ip,
         trusted: state.trusted,
