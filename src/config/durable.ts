@@ -1,7 +1,7 @@
 // Durable small-file writes: lowdb's own adapter renames without fsync, so a power cut can
 // leave an empty file. We write a temp file, fsync it, rename it over the old one, then fsync
 // the folder so the rename itself is on disk. Readers see the old file or the new, never half.
-import { open, rename, mkdir } from 'node:fs/promises';
+import { open, rename, mkdir, unlink } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -30,11 +30,17 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
   const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(tmp, 'w', mode);
   try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    // A full disk (ENOSPC) must not also keep the half-written temp file, holding the space.
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
-  await rename(tmp, path);
   await fsyncDir(dir);
 }
