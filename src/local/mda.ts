@@ -5,6 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
 import { maildirOf, deliver, hasMessage, usage } from '../maildir/maildir.ts';
 import type { Context } from '../context.ts';
 import type { QueueEntry } from '../spool/entry.ts';
@@ -44,15 +45,14 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
     if ((await usage(root)) >= quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
   }
   await deliver(root, base, async (file) => {
-    await file.write(head);
+    let position = await writeAll(file, Buffer.from(head), 0);
     // Streamed from the spool file: the message is never held whole.
-    let position = Buffer.byteLength(head);
     await pipeline(
       createReadStream(path, { highWaterMark: 64 * 1024 }),
       new Writable({
         write(chunk: Buffer, _enc, done) {
-          file.write(chunk, 0, chunk.length, position).then(() => {
-            position += chunk.length;
+          writeAll(file, chunk, position).then((next) => {
+            position = next;
             done();
           }, done);
         },
@@ -61,4 +61,18 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   });
   ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpt.address, route: 'local' });
   return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}` };
+}
+
+/**
+ * Write all of `bytes` at `position`; returns the position after them. A nearly full disk answers
+ * with a short write before ENOSPC: ignoring its count put truncated messages into mailboxes.
+ */
+async function writeAll(file: FileHandle, bytes: Buffer, position: number): Promise<number> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+  return position + done;
 }
