@@ -62,10 +62,20 @@ export interface ChildFirmware {
   stderr(): string;
 }
 
+export interface ChildOptions {
+  /** A command the node process is started through, e.g. a shell that mounts a tmpfs first
+   * (its last argument is followed by node and its arguments). */
+  wrapper?: string[];
+  /** Keep the child's stdin open (the console on stdio) instead of closing it. */
+  stdin?: boolean;
+}
+
 /** Run `yubin start` in a child process on `dataDir` and wait for its ready line. */
-export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000): Promise<ChildFirmware> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000, options: ChildOptions = {}): Promise<ChildFirmware> {
+  const argv = [process.execPath, ...NODE_FLAGS, join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs];
+  const [command, ...args] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
+  const child = spawn(command, args, {
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
     stderr += `\n[exit code=${code} signal=${signal}]`;
