@@ -30,6 +30,27 @@ const serialportBesideBundle: Plugin = {
   },
 };
 
+// Two things our sources do at run time that a bundle cannot: load a CommonJS package with
+// createRequire(import.meta.url)('name') (made require('name'), which esbuild bundles), and read
+// a package.json beside the source (inlined at build time: only name and version).
+const packageJsonRead = /JSON\.parse\(readFileSync\(new URL\((['"])([^'"]*package\.json)\1, import\.meta\.url\), 'utf8'\)\)/g;
+const sourceFixups: Plugin = {
+  name: 'source-fixups',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.includes('/node_modules/')) return undefined;
+      const source = await readFile(args.path, 'utf8');
+      if (!source.includes('createRequire(import.meta.url)(') && !source.includes('package.json')) return undefined;
+      let contents = source.replace(/createRequire\(import\.meta\.url\)\((['"][^'"]+['"])\)/g, 'require($1)');
+      for (const m of source.matchAll(packageJsonRead)) {
+        const pkg = JSON.parse(await readFile(new URL(m[2]!, `file://${args.path}`), 'utf8')) as { name?: string; version?: string };
+        contents = contents.replace(m[0], `(${JSON.stringify({ name: pkg.name, version: pkg.version })})`);
+      }
+      return { contents, loader: 'ts' };
+    });
+  },
+};
+
 export interface BundleOptions {
   target: Target;
   entry: string;
@@ -61,7 +82,7 @@ export async function bundleFirmware(options: BundleOptions): Promise<BundleResu
     minifySyntax: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [serialportBesideBundle],
+    plugins: [serialportBesideBundle, sourceFixups],
   });
   // `bindings` finds the addon's root by looking for a package.json beside the calling file.
   await writeFile(`${out}/package.json`, JSON.stringify({ name: 'yubin-firmware', private: true, type: 'module' }, null, 2) + '\n');

@@ -29,6 +29,9 @@ function mmdebstrapArgs(target: Target, output: string): string[] {
     ...dpkgOptions.map((o) => `--dpkgopt=${o}`),
     // Kernel hooks of raspi-firmware expect the boot partition mounted; we assemble it ourselves.
     '--essential-hook=mkdir -p "$1/boot/firmware"',
+    // Before the kernel is installed: a small initramfs of listed modules only.
+    // (modules.d, not /etc/initramfs-tools/modules: that one is the package's conffile.)
+    `--essential-hook=mkdir -p "$1/etc/initramfs-tools/conf.d" "$1/usr/share/initramfs-tools/modules.d" && echo MODULES=list > "$1/etc/initramfs-tools/conf.d/yubin.conf" && printf '%s\\n' ${target.initrdModules.join(' ')} > "$1/usr/share/initramfs-tools/modules.d/yubin"`,
     '--aptopt=APT::Install-Recommends "false"',
     '--customize-hook=rm -rf "$1/var/cache/apt/archives" "$1/var/lib/apt/lists"/* "$1/var/log"/*',
     suite,

@@ -10,18 +10,27 @@ export interface Target {
   readonly packages: readonly string[];
   /** The UART that carries Yubin's console (the last console= on the kernel command line). */
   readonly serialConsole: string;
+  /**
+   * Kernel modules the initramfs carries (MODULES=list): what reaches the root disk on the boards
+   * we support. MODULES=most takes many minutes to pack, far longer still under qemu-user.
+   */
+  readonly initrdModules: readonly string[];
   /** GNU triplet prefix of the cross toolchain, empty when building on the same CPU. */
   readonly crossPrefix: string;
 }
 
 // Common to both: init, device manager, firewall, network, DNS stub, partition growth on first boot.
-const common = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'nftables', 'iproute2', 'systemd-resolved', 'fdisk', 'initramfs-tools'];
+// systemd-timesyncd: a Pi has no RTC, and DKIM, TLS and Date: headers need the right time.
+const common = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'nftables', 'iproute2', 'systemd-resolved', 'systemd-timesyncd', 'fdisk',
+  'initramfs-tools'];
+const rootDisk = ['ext4', 'crc32c_generic', 'virtio_pci', 'virtio_blk', 'virtio_scsi', 'sd_mod', 'mmc_block', 'usb_storage', 'uas', 'nvme', 'xhci_pci'];
 
 export const targets: Record<Arch, Target> = {
   x64: {
     arch: 'x64',
     debianArch: 'amd64',
-    packages: [...common, 'linux-image-amd64', 'syslinux-common'],
+    packages: [...common, 'linux-image-amd64'],
+    initrdModules: [...rootDisk, 'ahci', 'ata_piix', 'ata_generic', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'sdhci_pci', 'sdhci_acpi'],
     serialConsole: 'ttyS0',
     crossPrefix: '',
   },
@@ -30,6 +39,8 @@ export const targets: Record<Arch, Target> = {
     debianArch: 'arm64',
     // raspi-firmware: the Pi's GPU boot files (non-free-firmware); linux-image-arm64 carries the Pi DTBs.
     packages: [...common, 'linux-image-arm64', 'raspi-firmware'],
+    // Pi 3/Zero 2 W SD (bcm2835 sdhost), Pi 4/CM4 SD and eMMC (sdhci-iproc), USB boot (dwc2, Pi 4 PCIe xHCI), qemu virt.
+    initrdModules: [...rootDisk, 'virtio_mmio', 'bcm2835', 'bcm2835_dma', 'sdhci_iproc', 'dwc2', 'pcie_brcmstb', 'reset_raspberrypi'],
     // Mainline DTBs route GPIO 14/15 to the mini-UART (ttyS1) on Pi 3/4/Zero 2 W; PL011 serves Bluetooth.
     serialConsole: 'ttyS1',
     crossPrefix: 'aarch64-linux-gnu-',

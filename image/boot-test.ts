@@ -1,0 +1,238 @@
+// `npm run image:test` (x64) / `npm run image:test:arm64`: boot the built image in qemu and use it
+// as an administrator and a mail user would, one reported step at a time. Steps whose feature is
+// not in the firmware yet report "skipped" instead of failing; the ready step must pass.
+import { mkdtemp, rm, mkdir, writeFile, truncate } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { run } from './lib/run.ts';
+import { parseArch, option, targets, outDir, type Target } from './lib/targets.ts';
+import { imagePath, dataSizeMiB } from './build.ts';
+import { boardConfigJson } from './lib/board-defaults.ts';
+import { makeExt4, writePartition, fatOf, partitions, MiB } from './lib/disk.ts';
+import { Vm } from './lib/qemu.ts';
+import { sendOverSmtp, fetchWithApop } from './lib/mail-peers.ts';
+import { ConfigStore } from '../src/config/store.ts';
+import { Users } from '../src/accounts/users.ts';
+import { hashPassword } from '../src/accounts/passwords.ts';
+
+type Outcome = { status: 'pass' | 'fail' | 'skip'; detail: string };
+const results: Array<{ step: string } & Outcome> = [];
+const NOT_YET = 'not in firmware yet';
+
+async function step(name: string, body: () => Promise<Outcome | string>): Promise<Outcome> {
+  const start = performance.now();
+  let outcome: Outcome;
+  try {
+    const r = await body();
+    outcome = typeof r === 'string' ? { status: 'pass', detail: r } : r;
+  } catch (err) {
+    outcome = { status: 'fail', detail: (err as Error).message };
+  }
+  const took = ((performance.now() - start) / 1000).toFixed(1);
+  const label = { pass: 'ok     ', fail: 'FAILED ', skip: 'skipped' }[outcome.status];
+  console.log(`boot-test: ${label} ${name} (${took} s): ${outcome.status === 'skip' ? 'skipped: ' : ''}${outcome.detail}`);
+  results.push({ step: name, ...outcome });
+  return outcome;
+}
+
+const skip = (detail: string): Outcome => ({ status: 'skip', detail });
+const fail = (detail: string): Outcome => ({ status: 'fail', detail });
+
+// Who the test is: a mailbox with an APOP secret, and the console's admin password.
+const user = 'alice';
+const domain = 'yubin.test';
+const apopSecret = `apop-${randomBytes(6).toString('hex')}`;
+const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
+
+/** A data partition holding the board defaults plus the test's user, made through the real store. */
+async function testDataPartition(dir: string): Promise<string> {
+  const tree = `${dir}/data-tree`;
+  const dataDir = `${tree}/yubin`;
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await writeFile(`${dataDir}/config.json`, boardConfigJson({ domains: [domain], 'console.passwordHash': await hashPassword(adminPassword) }), { mode: 0o600 });
+  const store = await ConfigStore.open(dataDir);
+  const users = new Users(store);
+  await users.add(user, `pw-${randomBytes(8).toString('hex')}`);
+  await users.setApopSecret(user, apopSecret);
+  store.close();
+  const file = `${dir}/data.ext4`;
+  await makeExt4(file, tree, 'yubin-data', { slackMiB: 0, journal: true, minMiB: dataSizeMiB });
+  return file;
+}
+
+function parseReady(line: string): Map<string, number> {
+  const ports = new Map<string, number>();
+  for (const m of line.matchAll(/(\w+)=(\d+)/g)) ports.set(m[1]!, Number(m[2]));
+  return ports;
+}
+
+async function main(target: Target, argv: string[]): Promise<number> {
+  const image = option(argv, '--image') ?? imagePath(target);
+  if (!existsSync(image)) throw new Error(`${image} not found: run npm run image:build:${target.arch} first`);
+  const tcgReadyS = Number(option(argv, '--ready-timeout') ?? (target.arch === 'x64' ? 480 : 1200));
+  await mkdir(outDir, { recursive: true });
+  const dir = await mkdtemp(`${outDir}/boot-test-`);
+  let vm: Vm | undefined;
+  try {
+    // A copy, sparse, on a disk larger than the image: the data partition must grow into it.
+    const disk = `${dir}/disk.raw`;
+    await run('cp', ['--sparse=always', image, disk]);
+    const before = (await partitions(disk))[2]!.sizeBytes;
+    const rawBytes = (await run('stat', ['-c', '%s', disk])).trim();
+    await truncate(disk, Number(rawBytes) + 1024 * MiB);
+    let kernel: { vmlinuz: string; initrd: string; append: string } | undefined;
+    const report = 'yubin.report=5';
+    if (target.arch === 'x64') {
+      await writePartition(disk, 3, await testDataPartition(dir));
+      // The loader's command line, plus the memory report the RSS figure is read from.
+      const fat = await fatOf(disk);
+      const cfg = await run('mtype', ['-i', fat, '::syslinux.cfg']);
+      // Without quiet: when a step fails, the console tail printed with it shows the boot.
+      await writeFile(`${dir}/syslinux.cfg`, cfg.replace(/^(\s*APPEND .*)$/m, `$1 ${report}`).replace(' quiet', ''));
+      await run('mcopy', ['-o', '-i', fat, `${dir}/syslinux.cfg`, '::syslinux.cfg']);
+    } else {
+      // -M virt has no Pi firmware: take kernel and initrd from the image's FAT, console on the PL011.
+      const fat = await fatOf(disk);
+      await run('mcopy', ['-i', fat, '::vmlinuz', '::initrd.img', dir]);
+      kernel = { vmlinuz: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img`,
+        append: `root=LABEL=yubin-root ro rootwait console=ttyAMA0,115200 systemd.volatile=state ${report}` };
+    }
+
+    vm = new Vm({ target, disk, dir, ...(kernel ? { kernel } : {}) });
+    const theVm = vm;
+    await vm.attach();
+    console.log(`boot-test: qemu ${target.arch} with ${vm.accel.toUpperCase()}, 512 MiB, image ${image}`);
+    let ports = new Map<string, number>();
+    const ready = await step('boots to the ready line', async () => {
+      const m = await theVm.waitFor(/yubin: ready[^\r\n]*/, tcgReadyS * 1000);
+      ports = parseReady(m[0]);
+      return `${((performance.now() - theVm.startedAt) / 1000).toFixed(1)} s boot-to-ready (${theVm.accel}): ${m[0].trim()}`;
+    });
+    if (ready.status !== 'pass') return finish();
+    const has = (service: string) => [...ports.keys()].some((k) => k.startsWith(service));
+
+    await step('root is read-only, data is writable and grown', async () => {
+      const m = await theVm.waitFor(/yubin-image: root=(\S+) data=(\S+)[^\r\n]*/, 5000).catch(() => null);
+      if (!m) return fail('the prepare script printed no mount report');
+      if (m[1] !== 'ro' || m[2] !== 'rw') return fail(m[0]);
+      const grown = /data_mib=(\d+)/.exec(m[0]);
+      if (!grown || Number(grown[1]) * MiB < before * 2) return fail(`data partition not grown: ${m[0]} (image had ${before / MiB} MiB)`);
+      return m[0].trim();
+    });
+
+    if (target.arch === 'arm64') {
+      await step('board defaults seeded on first boot', async () =>
+        ports.get('smtp') === 25 ? `smtp=25 from the seeded config.json` : fail(`ready line shows smtp=${ports.get('smtp')}, not the board's 25`));
+      await rssStep(theVm);
+      return finish();
+    }
+
+    const subject = `boot test ${randomBytes(4).toString('hex')}`;
+    await step('SMTP: an outside client sends a message to a local mailbox', async () => {
+      if (!has('smtp')) return skip(NOT_YET);
+      const response = await sendOverSmtp(await theVm.hostPort(25), { from: 'bob@outside.test', to: `${user}@${domain}`, subject, text: 'Sent by the image boot test.\r\n' });
+      if (!/^250[ -]/.test(response)) return fail(`server answered ${response}`);
+      return response;
+    });
+
+    const pop3 = async (): Promise<Outcome | string> => {
+      if (!has('pop3')) return skip(NOT_YET);
+      const port = await theVm.hostPort(110);
+      // Delivery is asynchronous after "250 queued": give the queue a few seconds.
+      for (let i = 0; i < 20; i++) {
+        const got = await fetchWithApop(port, user, apopSecret);
+        if (got.first?.includes(`Subject: ${subject}`)) return `${got.count} message(s); first has "Subject: ${subject}"`;
+        await sleep(1000);
+      }
+      return fail(`no message with Subject: ${subject} in ${user}'s mailbox after 20 s`);
+    };
+    await step('POP3: the user fetches it with APOP', pop3);
+
+    const consoleLogin = async (): Promise<Outcome | null> => {
+      theVm.type('\r');
+      const prompt = await theVm.sees(/(login|user(name)?|password)\s*:\s*$/im, 8000);
+      if (!prompt) return skip(`${NOT_YET} (no login prompt on the UART)`);
+      if (!/password/i.test(prompt[0])) {
+        theVm.type('admin\r');
+        await theVm.waitFor(/password\s*:\s*$/im, 10_000);
+      }
+      theVm.type(`${adminPassword}\r`);
+      await theVm.waitFor(/[>#]\s*$/m, 15_000);
+      return null;
+    };
+    await step('console: log in on the UART and run show status', async () => {
+      const refused = await consoleLogin();
+      if (refused) return refused;
+      theVm.type('show status\r');
+      const m = await theVm.waitFor(/show status[\s\S]*?(\n[^\n]*[>#]\s*$)/m, 20_000);
+      return `show status answered (${m[0].split('\n').length} lines)`;
+    });
+
+    await rssStep(theVm);
+
+    // Persistence: committed config and delivered mail survive a power cut and reboot.
+    const hostnameAfter = `persist-${randomBytes(3).toString('hex')}.yubin.test`;
+    let consoleSet = false;
+    await step('console: set and commit a setting before the reboot', async () => {
+      const refused = await consoleLogin();
+      if (refused) return refused;
+      theVm.type(`set hostname ${hostnameAfter}\r`);
+      await theVm.waitFor(/[>#]\s*$/m, 10_000);
+      theVm.type('commit\r');
+      await theVm.waitFor(/[>#]\s*$/m, 15_000);
+      consoleSet = true;
+      return `hostname ${hostnameAfter} committed`;
+    });
+    await step('reboot (hard reset) comes back to ready', async () => {
+      await theVm.reset();
+      const start = performance.now();
+      const m = await theVm.waitFor(/yubin: ready[^\r\n]*/, tcgReadyS * 1000);
+      return `${((performance.now() - start) / 1000).toFixed(1)} s reset-to-ready: ${m[0].trim()}`;
+    });
+    await step('config made on the console survives the reboot', async () => {
+      if (!consoleSet) return skip(`${NOT_YET} (console could not set it)`);
+      const refused = await consoleLogin();
+      if (refused) return refused;
+      theVm.type('show hostname\r');
+      const m = await theVm.sees(new RegExp(hostnameAfter.replace(/\./g, '\\.')), 15_000);
+      return m ? `hostname still ${hostnameAfter}` : fail(`show hostname did not print ${hostnameAfter}`);
+    });
+    await step('mail survives the reboot', pop3);
+    return finish();
+  } finally {
+    await vm?.stop();
+    if (!argv.includes('--keep')) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Idle resident memory of the firmware, read from the image's yubin.report lines. */
+async function rssStep(vm: Vm): Promise<void> {
+  await step('firmware idle RSS inside the image ≤ 50 MiB', async () => {
+    // Let start-up garbage be collected: take the report after ~15 s of idling.
+    let last: RegExpExecArray | null = null;
+    const until = performance.now() + 15_000;
+    while (performance.now() < until) last = (await vm.sees(/yubin-report: rss_kib=(\d+)[^\r\n]*/, 16_000)) ?? last;
+    if (!last) return fail('no yubin-report line on the console');
+    const mib = Number(last[1]) / 1024;
+    const text = `${mib.toFixed(1)} MiB (${last[0].trim()})`;
+    return mib <= 50 ? text : fail(text);
+  });
+}
+
+function finish(): number {
+  const count = (s: Outcome['status']) => results.filter((r) => r.status === s).length;
+  console.log(`${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
+  return count('fail') > 0 || count('pass') === 0 ? 1 : 0;
+}
+
+if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  try {
+    const target = targets[parseArch(option(argv, '--arch') ?? 'x64')];
+    process.exitCode = await main(target, argv);
+  } catch (err) {
+    console.error(`boot-test: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}

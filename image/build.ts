@@ -1,0 +1,184 @@
+// `npm run image:build:x64` / `image:build:arm64`: a bootable raw disk image in image/out/,
+// from Debian's packages (mmdebstrap), the registry's Node 24 and `npm run build`'s bundle.
+// Layout: FAT boot (kernel, initrd, loader config) · read-only ext4 root · ext4 data (grows).
+import { mkdir, rm, cp, readdir, rename, writeFile, symlink, truncate, stat, readFile } from 'node:fs/promises';
+import { run, secondsSince } from './lib/run.ts';
+import { parseArch, option, targets, outDir, repoRoot, imageRoot, type Target } from './lib/targets.ts';
+import { debianRoot } from './lib/rootfs.ts';
+import { nodeRuntime, installNode } from './lib/node-runtime.ts';
+import { bundleFirmware } from './bundle.ts';
+import { boardConfigJson } from './lib/board-defaults.ts';
+import { NODE_FLAGS } from '../firmware/node-flags.ts';
+import { makeFat, makeExt4, assembleDisk, MiB } from './lib/disk.ts';
+
+export const bootSizeMiB = 128;
+export const dataSizeMiB = 64;
+
+export function imagePath(target: Target): string {
+  return `${outDir}/yubin-${target.arch}.img`;
+}
+
+// Kernel drivers a mail server and router never loads (graphics, sound, cameras, Wi-Fi without
+// its non-free firmware...): tens of MiB off the card.
+const unneededModules = ['sound', 'drivers/gpu', 'drivers/media', 'drivers/infiniband', 'drivers/staging', 'drivers/isdn',
+  'drivers/iio', 'drivers/net/wireless', 'net/wireless', 'net/mac80211', 'drivers/bluetooth', 'net/bluetooth', 'drivers/input/joystick',
+  'drivers/input/touchscreen', 'drivers/hid', 'drivers/video/fbdev', 'drivers/target', 'fs/ocfs2', 'fs/gfs2', 'fs/xfs', 'fs/btrfs', 'fs/nfs', 'fs/nfsd', 'fs/ceph', 'fs/smb', 'drivers/md'];
+
+// Units an appliance with a read-only root must not run: logins on the UART (Yubin's console
+// owns it) and on screens, package-list refreshes, scrubbing a file system that never changes.
+const masked = ['serial-getty@.service', 'getty@.service', 'console-getty.service', 'apt-daily.timer', 'apt-daily-upgrade.timer',
+  'e2scrub_all.timer', 'e2scrub_reap.service', 'systemd-firstboot.service'];
+
+const enabled: ReadonlyArray<readonly [string, string]> = [
+  ['multi-user.target.wants', '/etc/systemd/system/yubin.service'],
+  ['data.mount.requires', '/etc/systemd/system/yubin-grow-data.service'],
+  ['multi-user.target.wants', '/lib/systemd/system/systemd-networkd.service'],
+  ['sockets.target.wants', '/lib/systemd/system/systemd-networkd.socket'],
+  ['multi-user.target.wants', '/lib/systemd/system/systemd-resolved.service'],
+  ['multi-user.target.wants', '/etc/systemd/system/yubin-report.service'],
+];
+
+async function customizeRoot(root: string, target: Target, app: string): Promise<void> {
+  await cp(`${imageRoot}/files/common`, root, { recursive: true });
+  const unit = `${root}/etc/systemd/system/yubin.service`;
+  await writeFile(unit, (await readFile(unit, 'utf8')).replace('@NODE_FLAGS@', NODE_FLAGS.join(' ')));
+  await installNode(await nodeRuntime(target), target, root);
+  await cp(app, `${root}/usr/lib/yubin/app`, { recursive: true });
+  await mkdir(`${root}/usr/lib/yubin/defaults`, { recursive: true });
+  await writeFile(`${root}/usr/lib/yubin/defaults/config.json`, boardConfigJson());
+  await mkdir(`${root}/data`, { recursive: true });
+  await mkdir(`${root}/boot/firmware`, { recursive: true });
+  // Empty machine-id: systemd makes a transient one on each boot of the read-only root.
+  await truncate(`${root}/etc/machine-id`, 0).catch(() => writeFile(`${root}/etc/machine-id`, ''));
+  await rm(`${root}/var/lib/dbus/machine-id`, { force: true });
+  await symlink('/etc/machine-id', `${root}/var/lib/dbus/machine-id`).catch(() => undefined);
+  await rm(`${root}/etc/resolv.conf`, { force: true });
+  await symlink('../run/systemd/resolve/stub-resolv.conf', `${root}/etc/resolv.conf`);
+  const units = `${root}/etc/systemd/system`;
+  for (const unit of masked) {
+    await rm(`${units}/${unit}`, { force: true });
+    await symlink('/dev/null', `${units}/${unit}`);
+  }
+  for (const [wants, unit] of enabled) {
+    await mkdir(`${units}/${wants}`, { recursive: true });
+    const link = `${units}/${wants}/${unit.split('/').at(-1)}`;
+    await rm(link, { force: true });
+    await symlink(unit, link);
+  }
+  await mkdir(`${units}/yubin.service.d`, { recursive: true });
+  await writeFile(`${units}/yubin.service.d/notify.conf`, await serviceType(app));
+  const [kernel] = await readdir(`${root}/lib/modules`);
+  if (kernel === undefined) throw new Error('no kernel in the Debian root');
+  for (const dir of unneededModules) await rm(`${root}/lib/modules/${kernel}/kernel/${dir}`, { recursive: true, force: true });
+  await run('depmod', ['-b', root, kernel]);
+  for (const dir of ['var/cache', 'var/log', 'var/tmp']) {
+    await rm(`${root}/${dir}`, { recursive: true, force: true });
+    await mkdir(`${root}/${dir}`, { recursive: true });
+  }
+}
+
+/**
+ * Type=notify with a watchdog once the firmware sends READY=1 and WATCHDOG=1 (image/runtime/sd-notify.ts);
+ * until then Type=simple, since systemd would kill a notify service that never says it is ready.
+ */
+async function serviceType(app: string): Promise<string> {
+  const bundle = await readFile(`${app}/yubin.mjs`, 'utf8');
+  if (bundle.includes('WATCHDOG=1')) {
+    console.log('image: firmware sends sd_notify: yubin.service is Type=notify with WatchdogSec=30');
+    return '[Service]\nType=notify\nNotifyAccess=all\nWatchdogSec=30\n# A Pi Zero 2 W takes long to load the bundle.\nTimeoutStartSec=180\n';
+  }
+  console.log('image: firmware does not send sd_notify yet: yubin.service is Type=simple without watchdog');
+  return '[Service]\nType=simple\n';
+}
+
+/** Kernel, initrd and the loader's files for the FAT boot partition (path → name on the FAT). */
+async function bootFiles(root: string, target: Target, bootDir: string): Promise<Array<[string, string]>> {
+  const [kernel] = await readdir(`${root}/lib/modules`);
+  await rm(bootDir, { recursive: true, force: true });
+  await mkdir(bootDir, { recursive: true });
+  // Out of the root: the FAT is where the loader finds them, and the root stays smaller.
+  await rename(`${root}/boot/vmlinuz-${kernel}`, `${bootDir}/vmlinuz`);
+  await rename(`${root}/boot/initrd.img-${kernel}`, `${bootDir}/initrd.img`);
+  for (const f of await readdir(`${root}/boot`)) if (f !== 'firmware') await rm(`${root}/boot/${f}`, { recursive: true, force: true });
+  const files: Array<[string, string]> = [[`${bootDir}/vmlinuz`, 'vmlinuz'], [`${bootDir}/initrd.img`, 'initrd.img']];
+  if (target.arch === 'x64') {
+    files.push([`${imageRoot}/files/boot-x64/syslinux.cfg`, 'syslinux.cfg']);
+  } else {
+    files.push([`${imageRoot}/files/boot-arm64/config.txt`, 'config.txt'], [`${imageRoot}/files/boot-arm64/cmdline.txt`, 'cmdline.txt']);
+    for (const f of await readdir(`${root}/usr/lib/raspi-firmware`)) files.push([`${root}/usr/lib/raspi-firmware/${f}`, f]);
+    const dtbs = `${root}/usr/lib/linux-image-${kernel}/broadcom`;
+    for (const f of await readdir(dtbs)) if (/^bcm(2710|2711|2837)-.*\.dtb$/.test(f)) files.push([`${dtbs}/${f}`, f]);
+  }
+  return files;
+}
+
+export interface BuildResult {
+  image: string;
+  rawBytes: number;
+  xzBytes: number | null;
+  seconds: string;
+}
+
+export async function buildImage(target: Target, options: { xz: boolean }): Promise<BuildResult> {
+  const start = performance.now();
+  const work = `${outDir}/${target.arch}`;
+  await mkdir(work, { recursive: true });
+  const bundle = await bundleFirmware({ target, entry: `${repoRoot}/firmware/yubin.ts`, out: `${work}/app` });
+  console.log(`image: firmware bundle ${(bundle.bundleBytes / 1024).toFixed(0)} KiB, Node ${bundle.nodeVersion}`);
+  const tarball = await debianRoot(target);
+  const root = `${work}/root`;
+  await rm(root, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  await run('tar', ['-xpf', tarball, '-C', root, '--numeric-owner']);
+  const boot = await bootFiles(root, target, `${work}/boot`);
+  await customizeRoot(root, target, `${work}/app`);
+
+  const bootFat = `${work}/boot.vfat`;
+  await makeFat(bootFat, bootSizeMiB, 'yubin-boot', boot);
+  let mbr: string | undefined;
+  if (target.arch === 'x64') {
+    // BIOS boot: syslinux's loader on the FAT (installed through mtools, no mount) and its MBR code.
+    await run('syslinux', ['--install', bootFat]);
+    mbr = '/usr/lib/syslinux/mbr/mbr.bin';
+  }
+  const rootMiB = await makeExt4(`${work}/root.ext4`, root, 'yubin-root', { slackMiB: 16, journal: false });
+  const emptyData = `${work}/data-empty`;
+  await rm(emptyData, { recursive: true, force: true });
+  await mkdir(emptyData);
+  await makeExt4(`${work}/data.ext4`, emptyData, 'yubin-data', { slackMiB: 0, journal: true, minMiB: dataSizeMiB });
+  const image = imagePath(target);
+  const rawBytes = await assembleDisk(image, [
+    { file: bootFat, type: 'c', bootable: true },
+    { file: `${work}/root.ext4`, type: '83' },
+    { file: `${work}/data.ext4`, type: '83' },
+  ], mbr);
+  console.log(`image: ${image} raw ${(rawBytes / MiB).toFixed(0)} MiB (boot ${bootSizeMiB}, root ${rootMiB}, data ${dataSizeMiB} MiB, grows on first boot)`);
+  let xzBytes: number | null = null;
+  if (options.xz) {
+    const xzStart = performance.now();
+    await rm(`${image}.xz`, { force: true });
+    await run('xz', ['-T0', '-6', '-k', '-f', image]);
+    xzBytes = (await stat(`${image}.xz`)).size;
+    console.log(`image: ${image}.xz ${(xzBytes / MiB).toFixed(1)} MiB (xz in ${secondsSince(xzStart)} s)`);
+  }
+  const seconds = secondsSince(start);
+  console.log(`image: built in ${seconds} s`);
+  return { image, rawBytes, xzBytes, seconds };
+}
+
+if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  try {
+    if (process.getuid?.() !== 0) throw new Error('must run as root (mmdebstrap and mke2fs -d keep file owners only as root)');
+    const target = targets[parseArch(option(argv, '--arch'))];
+    for (const tool of ['mmdebstrap', 'depmod', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'xz', ...(target.arch === 'x64' ? ['syslinux'] : [])]) {
+      await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
+        throw new Error(`${tool} not found: install the Debian packages listed in image/README.md`);
+      });
+    }
+    await buildImage(target, { xz: !argv.includes('--no-xz') });
+  } catch (err) {
+    console.error(`image: ${(err as Error).message}`);
+    process.exitCode = 1;
+  }
+}
