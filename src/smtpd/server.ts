@@ -8,7 +8,8 @@ import type { ClientInfo } from '../pipeline/stage.ts';
 import { networkSet, normalizeIp } from '../policy/ip.ts';
 import { decideRcpt, RELAY_ATTEMPT_REASONS, type RelayClient, type RelaySite } from '../policy/relay.ts';
 import { checkSenderOwnership, decideMailFrom } from '../policy/sender.ts';
-import { routeRecipient, type RouteSite, type Routed } from '../route/route.ts';
+import { routeRecipient, type Routed } from '../route/route.ts';
+import { routeSiteOf } from '../route/site.ts';
 import { maildirOf, usage } from '../maildir/maildir.ts';
 import { ConnectionLimits } from './limits.ts';
 import { keepOwnEnhancedCodes } from './enhanced-codes.ts';
@@ -60,12 +61,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     trusted: state.trusted,
   });
 
-  const routeSite = (): RouteSite => ({
-    role: settings().role,
-    localDomains: settings().domains,
-    isUser: (name) => ctx.users.get(name) !== undefined,
-    aliases: ctx.store.db.aliases,
-  });
+  const routeSite = () => routeSiteOf(ctx);
 
   const relaySite = (): RelaySite => ({
     role: settings().role,
