@@ -1,0 +1,95 @@
+// Yubin as measured: the firmware in a child process with the V8 flags it ships with, on a data
+// folder seeded like the tests do. `accept` mode is the edge role whose internal server never
+// answers, so messages stay queued (like Postfix's HOLD); `maildir` mode delivers to a mailbox.
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { seed, startChild } from '../../test/support/firmware.ts';
+import { Users } from '../../src/accounts/users.ts';
+import { ConfigStore } from '../../src/config/store.ts';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { maildirOf } from '../../src/maildir/maildir.ts';
+import { stopChild, waitForPort } from '../lib/system.ts';
+import type { SmtpPeer } from './types.ts';
+
+export interface YubinOptions {
+  dir: string;
+  mode: 'accept' | 'maildir';
+  /** Content stages as shipped (senderauth off: no DNS off loopback), or only what cannot be turned off. */
+  stages: 'default' | 'minimal';
+  /** spool.groupCommitMs */
+  groupCommitMs: number;
+  /** Treat the load (127.0.0.1) as an outside client: it gets smtp.greetingDelay. */
+  untrusted: boolean;
+  user: string;
+  password: string;
+  apopSecret: string;
+}
+
+export interface YubinPeer extends SmtpPeer {
+  pop3: number;
+  startMs: number;
+  maildir: string;
+}
+
+export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
+  const blackhole = o.mode === 'accept' ? await silentServer() : null;
+  const settings: Record<string, unknown> = {
+    hostname: 'yubin.bench.test',
+    domains: ['bench.test'],
+    'listen.address': '127.0.0.1',
+    'senderauth.enabled': false,
+    'spool.groupCommitMs': o.groupCommitMs,
+    'smtp.maxConnections': 2000,
+    'smtp.maxConnectionsPerClient': 2000,
+    'pop3.maxSessions': 2000,
+    'pop3.maxSessionsPerClient': 2000,
+    ...(o.untrusted ? { trustedNetworks: ['192.0.2.0/24'] } : {}),
+    ...(o.stages === 'minimal' ? { 'attachments.inbound': 'off', 'archive.enabled': false } : {}),
+    ...(blackhole ? { role: 'edge', 'relay.internalHost': `127.0.0.1:${(blackhole.address() as AddressInfo).port}`, 'outbound.greetingTimeoutMs': 600_000 } : {}),
+  };
+  await seed(o.dir, settings, [{ name: o.user, password: o.password, addresses: [`${o.user}@bench.test`] }]);
+  const store = await ConfigStore.open(o.dir);
+  await new Users(store).setApopSecret(o.user, o.apopSecret);
+  store.close();
+
+  const started = performance.now();
+  const fw = await startChild(o.dir, [], 30_000);
+  await waitForPort(fw.ports.smtp!);
+  const startMs = performance.now() - started;
+  const queue = join(o.dir, 'spool', 'queue');
+  const maildir = maildirOf(o.dir, o.user);
+  const label = `Yubin${o.untrusted ? ', untrusted' : ''}${o.groupCommitMs ? `, group commit ${o.groupCommitMs} ms` : ''}${o.stages === 'minimal' ? ', minimal stages' : ''}`;
+  return {
+    name: label,
+    port: fw.ports.smtp!,
+    pop3: fw.ports.pop3!,
+    pid: fw.child.pid!,
+    startMs,
+    maildir,
+    async count() {
+      if (o.mode === 'maildir') return (await readdir(join(maildir, 'new')).catch(() => [])).length;
+      return (await readdir(queue)).filter((f) => f.endsWith('.json')).length;
+    },
+    async stop() {
+      await stopChild(fw.child);
+      await new Promise<void>((r) => (blackhole ? blackhole.close(() => r()) : r()));
+    },
+  };
+}
+
+/** A TCP server that accepts and never speaks: deliveries to it wait, costing nothing meanwhile. */
+function silentServer(): Promise<Server> {
+  const sockets = new Set<Socket>();
+  const server = createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  const close = server.close.bind(server);
+  server.close = (cb?: (err?: Error) => void) => {
+    for (const s of sockets) s.destroy();
+    return close(cb);
+  };
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
