@@ -123,6 +123,8 @@ try {
       await track(startHaraka(await dir('haraka'))),
       await track(startPostfix({ dir: await dir('postfix'), mode: 'accept' })),
     ];
+    // Yubin's variants (group commit, fewer stages) are measured in the 10 KiB × 20 cell only.
+    const variants = [peers[1]!, peers[2]!];
     const untrusted = await track(startYubin(await yubinOptions({ untrusted: true, groupCommitMs: GROUP_MS })));
     const label = (p: SmtpPeer) => (p.name.startsWith('Yubin') ? p.name : p.name.replace(/ \(queue\)$/, ''));
 
@@ -138,9 +140,9 @@ try {
 
     if (phase('ingest')) {
       const sizes = [
-        { size: 1 * KiB, label: '1 KiB', counts: { 1: 200, 20: 1000, 100: 1000 } },
-        { size: 10 * KiB, label: '10 KiB', counts: { 1: 200, 20: 1000, 100: 1000 } },
-        { size: 1 * MiB, label: '1 MiB', counts: { 1: 20, 20: 100, 100: 200 } },
+        { size: 1 * KiB, label: '1 KiB', counts: { 1: 60, 20: 400, 100: 500 } },
+        { size: 10 * KiB, label: '10 KiB', counts: { 1: 60, 20: 400, 100: 500 } },
+        { size: 1 * MiB, label: '1 MiB', counts: { 1: 10, 20: 40, 100: 100 } },
       ];
       for (const s of sizes) {
         for (const sessions of [1, 20, 100] as const) {
@@ -151,17 +153,17 @@ try {
           const peaks = new Map<SmtpPeer, number[]>();
           // Peers take turns within a round, so a change in the machine's load hits all of them.
           for (let round = 0; round < rounds; round++) {
-            for (const peer of peers) {
+            for (const peer of key ? peers : peers.filter((p) => !variants.includes(p))) {
               const r = await ingest(peer, s.size, sessions, count, key);
               rates.set(peer, [...(rates.get(peer) ?? []), r.rate]);
               peaks.set(peer, [...(peaks.get(peer) ?? []), r.peakMiB]);
             }
           }
           const measure = `SMTP ingest msgs/s, ${s.label} × ${sessions}`;
-          for (const peer of peers) record(measure, label(peer), median(rates.get(peer)!), 'msg/s', 'higher');
+          for (const peer of rates.keys()) record(measure, label(peer), median(rates.get(peer)!), 'msg/s', 'higher');
           if (key) for (const peer of peers) record(`RSS peak during ingest, ${s.label} × ${sessions}`, label(peer), median(peaks.get(peer)!), 'MiB', 'lower');
           // The 100 ms early-talker pause for strangers on port 25: what it costs per session.
-          if (s.size === 10 * KiB && sessions > 1) {
+          if (key) {
             const r = await ingest(untrusted, s.size, sessions, Math.min(count, sessions * 10));
             record(measure, label(untrusted), r.rate, 'msg/s', 'higher');
           }

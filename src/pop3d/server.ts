@@ -83,7 +83,9 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
   async function listen(configured: number, implicitTls: boolean): Promise<Server | null> {
     if (configured === 0) return null; // 0 disables the listener
     const port = options.ephemeralPorts ? 0 : configured;
-    const server = createServer((socket) => accept(socket, implicitTls));
+    // No Nagle: a reply is written as status line then body, and with Nagle the body waits for the
+    // client's delayed ACK (40 ms on Linux) — 22 RETR/s instead of hundreds (bench/README.md).
+    const server = createServer({ noDelay: true }, (socket) => accept(socket, implicitTls));
     const address = ctx.store.get('listen.address');
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
