@@ -31,7 +31,7 @@ const masked = ['serial-getty@.service', 'getty@.service', 'console-getty.servic
 
 const enabled: ReadonlyArray<readonly [string, string]> = [
   ['multi-user.target.wants', '/etc/systemd/system/yubin.service'],
-  ['data.mount.requires', '/etc/systemd/system/yubin-grow-data.service'],
+  ['multi-user.target.wants', '/etc/systemd/system/yubin-grow-data.service'],
   ['multi-user.target.wants', '/lib/systemd/system/systemd-networkd.service'],
   ['sockets.target.wants', '/lib/systemd/system/systemd-networkd.socket'],
   ['multi-user.target.wants', '/lib/systemd/system/systemd-resolved.service'],

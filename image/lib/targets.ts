@@ -22,6 +22,8 @@ export interface Target {
 // Common to both: init, device manager, firewall, network, DNS stub, partition growth on first boot.
 // systemd-timesyncd: a Pi has no RTC, and DKIM, TLS and Date: headers need the right time.
 const common = ['systemd', 'systemd-sysv', 'udev', 'dbus', 'kmod', 'nftables', 'iproute2', 'systemd-resolved', 'systemd-timesyncd', 'fdisk',
+  // openssl: the firmware makes its first self-signed TLS certificate with the openssl command.
+  'openssl',
   'initramfs-tools'];
 const rootDisk = ['ext4', 'crc32c_generic', 'virtio_pci', 'virtio_blk', 'virtio_scsi', 'sd_mod', 'mmc_block', 'usb_storage', 'uas', 'nvme', 'xhci_pci'];
 
