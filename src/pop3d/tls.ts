@@ -17,9 +17,13 @@ export function startTls(raw: Socket, context: SecureContext, timeoutMs: number)
     };
     const timer = setTimeout(() => fail(new Error('TLS handshake timed out')), timeoutMs);
     secure.once('error', fail);
+    // A client that leaves mid-handshake must not hold the session until the timeout.
+    const gone = () => fail(new Error('connection closed during the TLS handshake'));
+    raw.once('close', gone);
     secure.once('secure', () => {
       clearTimeout(timer);
       secure.off('error', fail);
+      raw.off('close', gone);
       resolve(secure);
     });
   });
