@@ -266,7 +266,9 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       // Let our own parser (src/address/parse.ts) judge every address form, so routing tricks get
       // their specific reply and count as relay attempts instead of a generic syntax error.
       lenientAddressParsing: true,
-      maxClients: s['smtp.maxConnections'],
+      // Our onConnect limit (over all listeners) answers first with 421 4.7.0; smtp-server's own
+      // check, which has no enhanced code, is only a backstop with room for refusals in flight.
+      maxClients: s['smtp.maxConnections'] * 2,
       socketTimeout: s['smtp.socketTimeout'] * 1000,
       closeTimeout: 30_000,
       // RFC 5321 §4.5.3.1.4 allows 512 for a command line; AUTH's initial response may be longer.
