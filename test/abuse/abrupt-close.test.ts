@@ -1,6 +1,6 @@
 // Clients that vanish in the middle of a TLS handshake (after STLS, or on the POP3S port) free
-// their session at once, not when the 30 s handshake timeout fires: a fuzzer or a scanner doing
-// this by the thousand kept that many TLS sockets alive (RSS +100 MiB over 5,000 fuzz cases).
+// their session at once, not when the 30 s handshake timeout fires: a scanner doing this by the
+// thousand kept that many TLS sockets and session slots (pop3.maxSessions) for 30 s each.
 import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { startInProcess } from '../support/firmware.ts';
