@@ -252,6 +252,10 @@ try {
     await y.stop();
     await d.stop();
   }
+} catch (err) {
+  // Keep what was measured: print the table of the phases that finished, then fail.
+  console.error('bench: stopped by an error:', err);
+  process.exitCode = 1;
 } finally {
   await cleanup();
 }

@@ -40,6 +40,8 @@ export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
     'listen.address': '127.0.0.1',
     'senderauth.enabled': false,
     'spool.groupCommitMs': o.groupCommitMs,
+    // Room for the 50 MiB message of the memory figure.
+    'smtp.maxSize': 100 * 1024 * 1024,
     'smtp.maxConnections': 2000,
     'smtp.maxConnectionsPerClient': 2000,
     'pop3.maxSessions': 2000,
