@@ -5,7 +5,7 @@ import t from 'tap';
 import { tempDir } from '../support/firmware.ts';
 import { runFuzz } from '../../bench/fuzz/fuzz.ts';
 
-const CASES = Number(process.env.YUBIN_FUZZ_CASES ?? 1500);
+const CASES = Number(process.env.YUBIN_FUZZ_CASES ?? 1000);
 const SEED = Number(process.env.YUBIN_FUZZ_SEED ?? Date.now() % 1_000_000);
 
 t.test(`${CASES} fuzz cases on SMTP, POP3 and the console: no crash, bounded memory, still serving`, async (t) => {
