@@ -9,6 +9,12 @@ if ! bash test/prepare.sh; then
   echo "0 passed, 1 failed"
   exit 1
 fi
+# tap builds its runner from the plugin list in package.json (we drop its ts-node plugin: Node 24
+# strips types itself). A fresh node_modules still has the default build, so build it first.
+if ! tap build >/dev/null; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 log=$(mktemp)
 tap "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
