@@ -22,7 +22,9 @@ export async function buildEpoll(target: Target, runtime: NodeRuntime): Promise<
     : {};
   await run(`${repoRoot}/node_modules/.bin/node-gyp`, ['rebuild', `--arch=${target.arch}`, `--nodedir=${runtime.dir}`], {
     cwd: work,
-    env: { ...process.env, ...cross },
+    // Under `npm test` npm exports its own nodedir (this machine's Node 20 headers) as
+    // npm_config_nodedir, which node-gyp prefers: point it at the target Node too.
+    env: { ...process.env, npm_config_nodedir: runtime.dir, ...cross },
   });
   return built;
 }
