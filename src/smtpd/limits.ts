@@ -27,8 +27,4 @@ export class ConnectionLimits {
     if (n <= 0) this.#perClient.delete(ip);
     else this.#perClient.set(ip, n);
   }
-
-  get total(): number {
-    return this.#total;
-  }
 }

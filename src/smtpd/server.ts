@@ -50,7 +50,17 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
   const bound: Partial<Record<ListenerName, number>> = {};
   const settings = () => ctx.store.settings;
 
-  const isTrusted = (ip: string) => networkSet(settings().trustedNetworks)(ip);
+  // Built once per committed trustedNetworks list, not once per connection.
+  let trustedList: readonly string[] | undefined;
+  let trusted: (ip: string) => boolean = () => false;
+  const isTrusted = (ip: string) => {
+    const list = settings().trustedNetworks;
+    if (list !== trustedList) {
+      trustedList = list;
+      trusted = networkSet(list);
+    }
+    return trusted(ip);
+  };
 
   const clientInfo = (session: SMTPServerSession, state: SessionState): ClientInfo => ({
     address: normalizeIp(session.remoteAddress),

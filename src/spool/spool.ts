@@ -9,7 +9,7 @@
 // The JSON is removed before the message file when every recipient is done.
 import { mkdir, rename, unlink, readdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurable, fsyncDir } from '../config/durable.ts';
 import { isQueueId } from './queue-id.ts';
@@ -110,9 +110,6 @@ export class Spool {
     return JSON.parse(await readFile(this.entryPath(id), 'utf8')) as QueueEntry;
   }
 
-  openMessage(id: string, start = 0): NodeJS.ReadableStream {
-    return createReadStream(this.messagePath(id), { start, highWaterMark: 64 * 1024 });
-  }
 
   /**
    * After a crash: drop what was never acknowledged (tmp files, message files without an entry)
