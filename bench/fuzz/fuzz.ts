@@ -111,8 +111,9 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   await seed(consoleDir, FUZZ_SETTINGS, ALICE);
   const mail = await startChild(mailDir);
   const cons = await startChild(consoleDir, [], 20_000, { stdin: true });
-  let consoleOut = '';
-  let consoleBytes = 0;
+  // Start from what the child already wrote: the first prompt may share a read with the ready line.
+  let consoleOut = cons.stdout();
+  let consoleBytes = consoleOut.length;
   cons.child.stdout!.on('data', (d: Buffer) => {
     consoleBytes += d.length;
     consoleOut = (consoleOut + d.toString('latin1')).slice(-8000);

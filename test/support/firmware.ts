@@ -60,6 +60,9 @@ export interface ChildFirmware {
   exited: Promise<void>;
   /** The last 4 KiB the process wrote to stderr (for failure messages). */
   stderr(): string;
+  /** The last 8 KiB of stdout, including what came in the same read as the ready line
+   * (the console's first prompt follows it at once and would otherwise be missed). */
+  stdout(): string;
 }
 
 export interface ChildOptions {
@@ -85,6 +88,10 @@ export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs 
   child.stderr!.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
+  let stdout = '';
+  child.stdout!.on('data', (d: Buffer) => {
+    stdout = (stdout + d.toString('latin1')).slice(-8000);
+  });
   return new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -100,7 +107,7 @@ export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs 
       clearTimeout(timer);
       const ports: Record<string, number> = {};
       for (const m of line.matchAll(/(\w+)=(\d+)/g)) ports[m[1]!] = Number(m[2]);
-      resolvePromise({ child, ports, dataDir, exited, stderr: () => stderr });
+      resolvePromise({ child, ports, dataDir, exited, stderr: () => stderr, stdout: () => stdout });
     });
   });
 }
