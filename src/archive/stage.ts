@@ -27,7 +27,7 @@ export async function archiveMessage(message: MessageContext, ctx: Context, now 
     direction: message.direction,
     from: message.mailFrom,
     to: [...message.rcpts],
-    subject: await subjectOf(message.path),
+    subject: await subjectOf(message.path, message.head),
     size: message.size,
   };
   await archiveOf(ctx.dataDir).add(meta, message.path, { maxBytes: s.get('archive.maxBytes'), maxAgeDays: s.get('archive.maxAgeDays') });

@@ -6,11 +6,13 @@
 // Day folders are UTC. Bounded by archive.maxBytes and archive.maxAgeDays: the oldest copies go first.
 import { mkdir, link, copyFile, readdir, readFile, stat, unlink, rm, rename } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { writeFileDurable, fsyncDir } from '../config/durable.ts';
 import { headerOf } from '../bounce/dsn.ts';
 import type { Direction } from '../pipeline/stage.ts';
+import type { FileHead } from '../spool/head.ts';
 
 export interface ArchivedMeta {
   id: string;
@@ -175,8 +177,9 @@ export class Archive {
 }
 
 /** The Subject of a message file (first 64 KiB of header), unfolded; '' when none. */
-export async function subjectOf(path: string): Promise<string> {
-  const header = (await headerOf(createReadStream(path, { end: 64 * 1024 }), 64 * 1024)).toString('utf8');
+export async function subjectOf(path: string, head?: FileHead): Promise<string> {
+  const source = head ? Readable.from([head.bytes]) : createReadStream(path, { end: 64 * 1024 });
+  const header = (await headerOf(source, 64 * 1024)).toString('utf8');
   const m = /^Subject:[ \t]*(.*(?:\r\n[ \t].*)*)/im.exec(header);
   return m ? m[1]!.replace(/\r\n[ \t]/g, ' ').slice(0, 300) : '';
 }

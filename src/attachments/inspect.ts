@@ -1,17 +1,16 @@
 // One streaming pass over a spooled message that reports, per MIME leaf part, its name, what its
 // bytes really are, what a zip or attached message holds, and whether it is encrypted. Each part
-// is decoded into a temp file (bounded) so zip archives can be read with random access (yauzl);
-// nothing is held whole in memory. The attachment and encrypted-content stages both read this.
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Transform, type TransformCallback } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+// is decoded into memory when small (≤ 64 KiB) or a temp file (bounded) so zip archives can be read
+// with random access (yauzl); nothing large is held whole in memory. The attachment and encrypted-content stages both read this.
 import { createReadStream } from 'node:fs';
-import yauzl from 'yauzl';
+import { mkdir, mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import { newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
-import { sniff, readStart, pdfIsEncrypted, officeIsEncrypted, hasPgpArmor, type RealType } from '../encrypted/detect.ts';
+import { sniff, readStart, fileContains, bufferContains, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from '../encrypted/detect.ts';
+import type { FileHead } from '../spool/head.ts';
 
 export type EncryptedKind = 'zip' | 'pdf' | 'office' | 'pgp-inline' | 'pgp-mime' | 'smime';
 
@@ -50,23 +49,59 @@ export interface InspectLimits {
   tmpRoot: string;
 }
 
-export async function inspectMessage(path: string, limits: InspectLimits): Promise<Inspection> {
-  await mkdir(limits.tmpRoot, { recursive: true, mode: 0o700 });
-  const tmp = await mkdtemp(join(limits.tmpRoot, 'inspect-'));
-  try {
-    return await walkMessage(path, limits, tmp, limits.depth);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
+/**
+ * Where a decoded part or zip entry is: in memory when small (most are), else in a temp file.
+ * Reading a small part back from a file cost more system calls than everything else we do to it.
+ */
+type PartData = { kind: 'memory'; bytes: Buffer } | { kind: 'file'; path: string };
+
+/** A decoded part up to this size stays in memory... */
+const INLINE_BYTES = 64 * 1024;
+/** ...while all the parts one inspection keeps in memory stay under this; the rest go to files. */
+const INLINE_BUDGET = 256 * 1024;
+
+/** The temp folder of one inspection, made only when a part is too big to keep in memory. */
+class Scratch {
+  readonly #root: string;
+  #dir: Promise<string> | null = null;
+  #n = 0;
+  #inMemory = 0;
+  constructor(root: string) {
+    this.#root = root;
+  }
+  /** Room for `bytes` more in memory? Counted against the inspection's budget when there is. */
+  reserve(bytes: number): boolean {
+    if (this.#inMemory + bytes > INLINE_BUDGET) return false;
+    this.#inMemory += bytes;
+    return true;
+  }
+  async file(): Promise<string> {
+    this.#dir ??= mkdir(this.#root, { recursive: true, mode: 0o700 }).then(() => mkdtemp(join(this.#root, 'inspect-')));
+    return join(await this.#dir, `part-${this.#n++}`);
+  }
+  async remove(): Promise<void> {
+    if (this.#dir) await rm(await this.#dir, { recursive: true, force: true });
   }
 }
 
-async function walkMessage(path: string, limits: InspectLimits, tmp: string, depth: number): Promise<Inspection> {
+export async function inspectMessage(path: string, limits: InspectLimits, head?: FileHead): Promise<Inspection> {
+  const scratch = new Scratch(limits.tmpRoot);
+  try {
+    const source: PartData = head?.whole ? { kind: 'memory', bytes: head.bytes } : { kind: 'file', path };
+    return await walkMessage(source, limits, scratch, limits.depth);
+  } finally {
+    await scratch.remove();
+  }
+}
+
+const readableOf = (data: PartData): Readable => (data.kind === 'memory' ? Readable.from([data.bytes]) : createReadStream(data.path));
+
+async function walkMessage(source: PartData, limits: InspectLimits, scratch: Scratch, depth: number): Promise<Inspection> {
   const result: Inspection = { parts: [], signed: null, encrypted: null };
   const splitter = newSplitter();
-  const feeding = pipeline(createReadStream(path), splitter);
+  const feeding = pipeline(readableOf(source), splitter);
   let current: { node: MimeNode; decoder: Transform; done: Promise<void>; counter: Capped } | null = null;
-  const finished: Array<{ node: MimeNode; file: string; counter: Capped }> = [];
-  let n = 0;
+  const finished: Array<{ node: MimeNode; sink: PartSink; counter: Capped }> = [];
 
   const close = async () => {
     if (!current) return;
@@ -80,11 +115,11 @@ async function walkMessage(path: string, limits: InspectLimits, tmp: string, dep
       await close();
       classifyNode(item, result);
       if (item.multipart) continue;
-      const file = join(tmp, `part-${n++}`);
       const decoder = item.getDecoder();
       const counter = new Capped(limits.maxBytes);
-      current = { node: item, decoder, counter, done: pipeline(decoder, counter, createWriteStream(file)) };
-      finished.push({ node: item, file, counter });
+      const sink = new PartSink(scratch);
+      current = { node: item, decoder, counter, done: pipeline(decoder, counter, sink) };
+      finished.push({ node: item, sink, counter });
     } else if (item.type === 'body' && current && item.node === current.node) {
       if (!current.decoder.write(item.value)) await new Promise((r) => current!.decoder.once('drain', r));
     }
@@ -92,20 +127,91 @@ async function walkMessage(path: string, limits: InspectLimits, tmp: string, dep
   await close();
   await feeding;
 
-  for (const { node, file, counter } of finished) {
+  for (const { node, sink, counter } of finished) {
     const contentType = node.contentType || 'text/plain';
     const name = node.filename || '';
-    const report = await inspectFile(file, name, limits, tmp, depth, counter.truncated);
+    const data = sink.data();
+    const report = await inspectFile(data, name, limits, scratch, depth, counter.truncated);
     if (contentType === 'message/rfc822' && depth > 0) {
-      const inner = await walkMessage(file, limits, tmp, depth - 1);
+      const inner = await walkMessage(data, limits, scratch, depth - 1);
       report.entries.push(...inner.parts);
       // An attached message that is itself encrypted is marked here; encrypted files in it stay on their entries.
       if (inner.encrypted) report.encrypted = inner.encrypted === 'smime' ? 'smime' : 'pgp-mime';
     }
-    if (contentType.startsWith('text/') && report.encrypted === null && (await hasPgpArmor(file))) report.encrypted = 'pgp-inline';
+    if (contentType.startsWith('text/') && report.encrypted === null && (await contains(data, [PGP_ARMOR]))) report.encrypted = 'pgp-inline';
     result.parts.push({ ...report, partId: partId(node), contentType, size: counter.bytes });
   }
   return result;
+}
+
+/** Keeps a decoded part in memory up to INLINE_BYTES, then moves it to a scratch file. */
+class PartSink extends Writable {
+  readonly #scratch: Scratch;
+  #chunks: Buffer[] = [];
+  #bytes = 0;
+  #file: FileHandle | null = null;
+  #path: string | null = null;
+
+  constructor(scratch: Scratch) {
+    super();
+    this.#scratch = scratch;
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    if (!this.#file && this.#bytes + chunk.length <= INLINE_BYTES && this.#scratch.reserve(chunk.length)) {
+      this.#chunks.push(chunk);
+      this.#bytes += chunk.length;
+      return done();
+    }
+    this.#spill(chunk).then(() => done(), done);
+  }
+
+  async #spill(chunk: Buffer): Promise<void> {
+    if (!this.#file) {
+      this.#path = await this.#scratch.file();
+      this.#file = await open(this.#path, 'wx', 0o600);
+      const held = this.#chunks;
+      this.#chunks = [];
+      for (const c of held) await writeAll(this.#file, c);
+    }
+    await writeAll(this.#file, chunk);
+  }
+
+  override _final(done: (err?: Error | null) => void): void {
+    this.#closeFile().then(() => done(), done);
+  }
+
+  override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
+    this.#closeFile().then(() => done(err), () => done(err));
+  }
+
+  async #closeFile(): Promise<void> {
+    const file = this.#file;
+    this.#file = null;
+    if (file) await file.close();
+  }
+
+  data(): PartData {
+    return this.#path ? { kind: 'file', path: this.#path } : { kind: 'memory', bytes: Buffer.concat(this.#chunks, this.#bytes) };
+  }
+}
+
+/** A short write is not an error until nothing at all is written (a full disk). */
+async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.length - done);
+    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
+}
+
+function startOf(data: PartData): Promise<Buffer> {
+  return data.kind === 'memory' ? Promise.resolve(data.bytes.subarray(0, 8)) : readStart(data.path);
+}
+
+function contains(data: PartData, patterns: readonly RegExp[]): Promise<boolean> {
+  return data.kind === 'memory' ? Promise.resolve(bufferContains(data.bytes, patterns)) : fileContains(data.path, patterns);
 }
 
 /** Marks signing and whole-message encryption from a node's content type (RFC 1847, RFC 8551 §3.2). */
@@ -121,23 +227,29 @@ function classifyNode(node: MimeNode, result: Inspection): void {
   }
 }
 
-async function inspectFile(file: string, name: string, limits: InspectLimits, tmp: string, depth: number, truncated: boolean): Promise<FileReport> {
-  const realType = sniff(await readStart(file));
+async function inspectFile(data: PartData, name: string, limits: InspectLimits, scratch: Scratch, depth: number, truncated: boolean): Promise<FileReport> {
+  const realType = sniff(await startOf(data));
   const report: FileReport = { name, realType, encrypted: null, entries: [], unchecked: truncated ? `larger than ${limits.maxBytes} bytes` : null };
-  if (realType === 'pdf' && (await pdfIsEncrypted(file))) report.encrypted = 'pdf';
-  if (realType === 'cfb' && (await officeIsEncrypted(file))) report.encrypted = 'office';
+  if (realType === 'pdf' && (await contains(data, [PDF_ENCRYPT]))) report.encrypted = 'pdf';
+  if (realType === 'cfb' && (await contains(data, OFFICE_ENCRYPTED))) report.encrypted = 'office';
   if (realType === 'zip' && !truncated) {
     if (depth <= 0) report.unchecked = 'archive nested too deep';
-    else await inspectZip(file, report, limits, tmp, depth - 1);
+    else await inspectZip(data, report, limits, scratch, depth - 1);
   }
   return report;
 }
 
-async function inspectZip(file: string, report: FileReport, limits: InspectLimits, tmp: string, depth: number): Promise<void> {
+async function inspectZip(data: PartData, report: FileReport, limits: InspectLimits, scratch: Scratch, depth: number): Promise<void> {
   let zip: ZipFile;
   try {
-    zip = await new Promise<ZipFile>((resolve, reject) =>
-      yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, z) => (err ? reject(err) : resolve(z))));
+    // Loaded with the first zip archive seen, not at start.
+    const { default: yauzl } = await import('yauzl');
+    const options = { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false };
+    zip = await new Promise<ZipFile>((resolve, reject) => {
+      const opened = (err: Error | null, z: ZipFile) => (err ? reject(err) : resolve(z));
+      if (data.kind === 'memory') yauzl.fromBuffer(data.bytes, options, opened);
+      else yauzl.open(data.path, options, opened);
+    });
   } catch (err) {
     report.unchecked = `unreadable zip archive (${(err as Error).message})`;
     return;
@@ -158,10 +270,9 @@ async function inspectZip(file: string, report: FileReport, limits: InspectLimit
         report.entries.push({ name: entry.fileName, realType: null, encrypted: 'zip', entries: [], unchecked: null });
         continue;
       }
-      const inner = join(tmp, `zip-${Math.random().toString(36).slice(2)}`);
-      const extracted = await extract(zip, entry, inner, limits.maxBytes);
-      const child = await inspectFile(inner, entry.fileName, limits, tmp, depth, !extracted);
-      await rm(inner, { force: true });
+      const { data: inner, complete } = await extract(zip, entry, scratch, limits.maxBytes);
+      const child = await inspectFile(inner, entry.fileName, limits, scratch, depth, !complete);
+      if (inner.kind === 'file') await rm(inner.path, { force: true });
       report.entries.push(child);
     }
   } catch (err) {
@@ -188,13 +299,14 @@ function nextEntry(zip: ZipFile): Promise<Entry | null> {
   });
 }
 
-/** Writes an entry to `dest`, at most `max` bytes; false when it was cut (too big to check whole). */
-async function extract(zip: ZipFile, entry: Entry, dest: string, max: number): Promise<boolean> {
+/** Reads an entry, at most `max` bytes; `complete` is false when it was cut (too big to check whole). */
+async function extract(zip: ZipFile, entry: Entry, scratch: Scratch, max: number): Promise<{ data: PartData; complete: boolean }> {
   const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
     zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
   const counter = new Capped(max);
-  await pipeline(stream, counter, createWriteStream(dest));
-  return !counter.truncated;
+  const sink = new PartSink(scratch);
+  await pipeline(stream, counter, sink);
+  return { data: sink.data(), complete: !counter.truncated };
 }
 
 /** Passes at most `max` bytes on and drops the rest, remembering that it did. */
@@ -221,12 +333,12 @@ class Capped extends Transform {
 /** The same inspection for the stages of one message (encrypted, attachments) without a second pass. */
 const recent = new Map<string, Promise<Inspection>>();
 
-export async function inspectCached(path: string, limits: InspectLimits): Promise<Inspection> {
-  const info = await stat(path);
-  const key = `${path}\0${info.size}\0${info.mtimeMs}`;
+export async function inspectCached(message: { path: string; size: number; head?: FileHead }, limits: InspectLimits): Promise<Inspection> {
+  // Spool paths are never reused for other bytes, and a rewrite gets a new path.
+  const key = `${message.path}\0${message.size}`;
   let found = recent.get(key);
   if (!found) {
-    found = inspectMessage(path, limits);
+    found = inspectMessage(message.path, limits, message.head);
     recent.set(key, found);
     found.catch(() => recent.delete(key));
     // Bounded: a handful of messages in flight at once on the board.

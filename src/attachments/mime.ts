@@ -1,6 +1,7 @@
 // Typed boundary around mailsplit (it ships no types): the streaming MIME splitter and joiner our
 // content stages share, plus a bounded reader for the top-level header block.
 import { createRequire } from 'node:module';
+import type { FileHead } from '../spool/head.ts';
 import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 
@@ -45,19 +46,27 @@ interface MailsplitModule {
   Headers: new (raw: Buffer) => MimeHeaders;
 }
 
-const mailsplit = createRequire(import.meta.url)('mailsplit') as MailsplitModule;
+// Loaded with the first message parsed (~9 MiB of RSS), not at start. The call keeps the literal
+// form image/bundle.ts rewrites to a bundled require().
+let loaded: MailsplitModule | undefined;
+function mailsplit(): MailsplitModule {
+  return (loaded ??= createRequire(import.meta.url)('mailsplit') as MailsplitModule);
+}
 
 /** Limits keep a hostile message from growing the parser: 64 KiB per header block, 500 parts. */
 export function newSplitter(): Transform {
-  return new mailsplit.Splitter({ maxHeadSize: 64 * 1024, maxChildNodes: 500 });
+  const { Splitter } = mailsplit();
+  return new Splitter({ maxHeadSize: 64 * 1024, maxChildNodes: 500 });
 }
 
 export function newJoiner(): Transform {
-  return new mailsplit.Joiner();
+  const { Joiner } = mailsplit();
+  return new Joiner();
 }
 
 export function parseHeaders(raw: Buffer): MimeHeaders {
-  return new mailsplit.Headers(raw);
+  const { Headers } = mailsplit();
+  return new Headers(raw);
 }
 
 /** "1.2" for the second part of the first part; "" for the root. Stable between two passes. */
@@ -66,22 +75,26 @@ export function partId(node: MimeNode): string {
 }
 
 /** Reads the top-level header block (up to `max` bytes) of a message file, without the body. */
-export async function readHead(path: string, max = 64 * 1024): Promise<MimeHeaders> {
+export async function readHead(path: string, max = 64 * 1024, head?: FileHead): Promise<MimeHeaders> {
+  if (head && (head.whole || head.bytes.length >= max)) return headerBlockOf(head.bytes.subarray(0, max));
   const handle = await open(path, 'r');
   try {
     const buf = Buffer.alloc(max);
     const { bytesRead } = await handle.read(buf, 0, max, 0);
-    const data = buf.subarray(0, bytesRead);
-    let end = data.indexOf('\r\n\r\n');
-    let cut = end + 4;
-    if (end < 0) {
-      end = data.indexOf('\n\n');
-      cut = end < 0 ? data.length : end + 2;
-    }
-    return parseHeaders(Buffer.from(data.subarray(0, cut)));
+    return headerBlockOf(buf.subarray(0, bytesRead));
   } finally {
     await handle.close();
   }
+}
+
+function headerBlockOf(data: Buffer): MimeHeaders {
+  let end = data.indexOf('\r\n\r\n');
+  let cut = end + 4;
+  if (end < 0) {
+    end = data.indexOf('\n\n');
+    cut = end < 0 ? data.length : end + 2;
+  }
+  return parseHeaders(Buffer.from(data.subarray(0, cut)));
 }
 
 /** An unstructured header value: ASCII as is, otherwise RFC 2047 UTF-8 "B" encoded words. */

@@ -32,7 +32,7 @@ export const attachmentStage: Stage = async (message: MessageContext, context: C
   const action = message.direction === 'inbound' ? s.get('attachments.inbound') : s.get('attachments.outbound');
   if (action === 'off') return { action: 'accept' };
 
-  const inspection = await inspectCached(message.path, inspectLimits(context));
+  const inspection = await inspectCached(message, inspectLimits(context));
   const findings = findBlocked(inspection, {
     blocked: new Set(s.get('attachments.blockedExtensions')),
     blockExecutables: s.get('attachments.blockExecutables'),

@@ -14,6 +14,36 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
+// Many renames into one folder at once (20 sessions committing) need not fsync it 20 times: a
+// caller waits for an fsync that *started after* its own rename, and every caller that arrives
+// while one is running shares the next. Durable as before, with one fsync per wave.
+const dirSyncs = new Map<string, { running: Promise<void> | null; next: Promise<void> | null }>();
+
+/** fsync `dir` after the caller's changes in it, sharing the fsync with concurrent callers. */
+export function syncDirShared(dir: string): Promise<void> {
+  let state = dirSyncs.get(dir);
+  if (!state) {
+    state = { running: null, next: null };
+    dirSyncs.set(dir, state);
+  }
+  const s = state;
+  if (!s.running) {
+    s.running = fsyncDir(dir).finally(() => {
+      s.running = null;
+      if (!s.next) dirSyncs.delete(dir);
+    });
+    return s.running;
+  }
+  // The one running may have started before our change: wait for the next, which starts after it.
+  s.next ??= s.running
+    .catch(() => undefined)
+    .then(() => {
+      s.next = null;
+      return syncDirShared(dir);
+    });
+  return s.next;
+}
+
 /** fsync a file by path (any descriptor of the file flushes its data on Linux). */
 export async function fsyncFile(path: string): Promise<void> {
   const handle = await open(path, 'r+');
@@ -24,9 +54,9 @@ export async function fsyncFile(path: string): Promise<void> {
   }
 }
 
-export async function writeFileDurable(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+export async function writeFileDurable(path: string, data: string | Uint8Array, mode = 0o600, options: { dirExists?: boolean } = {}): Promise<void> {
   const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
+  if (!options.dirExists) await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
   const handle = await open(tmp, 'w', mode);
   try {
@@ -42,5 +72,5 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await fsyncDir(dir);
+  await syncDirShared(dir);
 }

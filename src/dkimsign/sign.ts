@@ -1,8 +1,8 @@
 // Signs one spooled message with the keys of its From domain; the message is read as a stream.
 import { createReadStream } from 'node:fs';
-import { dkimSign } from 'mailauth';
 import { readHeaders } from '../senderauth/headers.ts';
 import { loadKeys, type DkimKey } from './keys.ts';
+import type { FileHead } from '../spool/head.ts';
 import addressparser from 'nodemailer/lib/addressparser';
 
 export class SignError extends Error {
@@ -10,8 +10,8 @@ export class SignError extends Error {
 }
 
 /** The author domain (RFC 5322 From) of the message, lower case, or null. */
-export async function authorDomain(path: string): Promise<string | null> {
-  const from = (await readHeaders(path)).find((h) => h.key === 'from');
+export async function authorDomain(path: string, head?: FileHead): Promise<string | null> {
+  const from = (await readHeaders(path, undefined, head)).find((h) => h.key === 'from');
   if (!from) return null;
   const first = addressparser(from.value, { flatten: true })[0];
   const at = first?.address.lastIndexOf('@') ?? -1;
@@ -36,6 +36,8 @@ export async function keysFor(dataDir: string, domain: string, allowed: readonly
 /** DKIM-Signature fields (one per key, rsa-sha256 and/or ed25519-sha256), each without the final CRLF. */
 export async function signFile(path: string, keys: readonly DkimKey[], canonicalization: string): Promise<string[]> {
   if (keys.length === 0) return [];
+  // mailauth costs ~30 MiB of RSS: loaded with the first message signed, never without keys.
+  const { dkimSign } = await import('mailauth');
   const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
   try {
     const res = await dkimSign(stream, {

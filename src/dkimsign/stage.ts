@@ -5,7 +5,7 @@ import { authorDomain, keysFor, signFile } from './sign.ts';
 export const dkimSignStage: Stage = async (message, context) => {
   const { store } = context;
   if (message.direction !== 'outbound' || !store.get('dkimsign.enabled')) return { action: 'accept' };
-  const domain = await authorDomain(message.path);
+  const domain = await authorDomain(message.path, message.head);
   if (!domain) return { action: 'accept' };
   const keys = await keysFor(context.dataDir, domain, store.get('dkimsign.domains'));
   if (keys.length === 0) return { action: 'accept' };

@@ -47,26 +47,20 @@ export async function fileContains(path: string, patterns: readonly RegExp[], ov
   return false;
 }
 
+/** The same test on bytes already in memory. */
+export function bufferContains(bytes: Buffer, patterns: readonly RegExp[]): boolean {
+  const text = bytes.toString('latin1');
+  return patterns.some((p) => p.test(text));
+}
+
 // ISO 32000-1 §7.6.1: an encrypted PDF names its security handler with /Encrypt in the trailer
 // (or, from PDF 1.5, in the cross-reference stream dictionary).
-const PDF_ENCRYPT = /\/Encrypt\s*(?:\d+\s+\d+\s+R|<<)/;
-
-export function pdfIsEncrypted(path: string): Promise<boolean> {
-  return fileContains(path, [PDF_ENCRYPT]);
-}
+export const PDF_ENCRYPT = /\/Encrypt\s*(?:\d+\s+\d+\s+R|<<)/;
 
 // MS-OFFCRYPTO §2.3.4: an encrypted OOXML file is a compound file with EncryptionInfo and
 // EncryptedPackage streams; directory entry names are UTF-16LE.
 const utf16 = (s: string) => new RegExp(Buffer.from(s, 'utf16le').toString('latin1').replace(/[\\^$.*+?()[\]{}|]/g, '\\$&'));
-const OFFICE_ENCRYPTED = [utf16('EncryptedPackage'), utf16('EncryptionInfo')];
-
-export function officeIsEncrypted(path: string): Promise<boolean> {
-  return fileContains(path, OFFICE_ENCRYPTED);
-}
+export const OFFICE_ENCRYPTED = [utf16('EncryptedPackage'), utf16('EncryptionInfo')];
 
 // RFC 4880 §6.2: inline OpenPGP armor; a signed-only armor ("SIGNED MESSAGE") is readable.
-const PGP_ARMOR = /(?:^|\n)-----BEGIN PGP MESSAGE-----\r?\n/;
-
-export function hasPgpArmor(path: string): Promise<boolean> {
-  return fileContains(path, [PGP_ARMOR]);
-}
+export const PGP_ARMOR = /(?:^|\n)-----BEGIN PGP MESSAGE-----\r?\n/;

@@ -24,7 +24,7 @@ export function encryptedItems(inspection: Inspection): string[] {
 }
 
 export const encryptedStage: Stage = async (message: MessageContext, context: Context): Promise<Verdict> => {
-  const items = encryptedItems(await inspectCached(message.path, inspectLimits(context)));
+  const items = encryptedItems(await inspectCached(message, inspectLimits(context)));
   if (items.length === 0) return { action: 'accept' };
   const header = `X-Yubin-Encrypted: ${headerText(`${items.join('; ')}; content not scanned`)}`;
   switch (context.store.get('encrypted.action')) {

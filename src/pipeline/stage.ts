@@ -3,6 +3,7 @@
 // "250 queued" reply, reading the message as a stream from disk — never whole into memory.
 // Adding a stage touches one list: src/pipeline/stages.ts.
 import type { Context } from '../context.ts';
+import type { FileHead } from '../spool/head.ts';
 
 export type Direction = 'inbound' | 'outbound';
 
@@ -29,6 +30,8 @@ export interface MessageContext {
   /** Path of the spooled message (CRLF lines, our Received header first). Read it as a stream. */
   readonly path: string;
   readonly size: number;
+  /** The start of the file at `path` in memory (the whole file when small); absent after a rewrite. */
+  readonly head?: FileHead;
   /** Header lines earlier stages returned, not yet in the file (Authentication-Results for the spam score). */
   readonly prepend?: readonly string[];
 }

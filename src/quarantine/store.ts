@@ -62,7 +62,7 @@ export class Quarantine {
     out.write(prefix);
     await pipeline(createReadStream(message.path), out);
     await fsyncFile(eml);
-    const head = await readHead(message.path);
+    const head = await readHead(message.path, undefined, message.head);
     const now = Date.now();
     const held: HeldMessage = {
       id,

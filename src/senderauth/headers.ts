@@ -1,6 +1,7 @@
 // Reads the header block of a spooled message as a stream, stopping at the blank line: the
 // checks that need only headers (Sender ID's PRA, signing-domain choice) never read the body.
 import { createReadStream } from 'node:fs';
+import type { FileHead } from '../spool/head.ts';
 
 export interface HeaderField {
   /** Name as written. */
@@ -18,14 +19,19 @@ export class HeaderError extends Error {
   override readonly name = 'HeaderError';
 }
 
-/** The header fields of the message at `path`, in order. */
-export async function readHeaders(path: string, maxBytes = MAX_HEADER_BYTES): Promise<HeaderField[]> {
-  const { raw } = await readHeaderBlock(path, maxBytes);
+/** The header fields of the message at `path`, in order (from `head` when the block is in it). */
+export async function readHeaders(path: string, maxBytes = MAX_HEADER_BYTES, head?: FileHead): Promise<HeaderField[]> {
+  const { raw } = await readHeaderBlock(path, maxBytes, head);
   return parseHeaderBlock(raw.toString('latin1'));
 }
 
 /** The raw header block (with its line ends, without the blank line) and where the body starts. */
-export async function readHeaderBlock(path: string, maxBytes = MAX_HEADER_BYTES): Promise<{ raw: Buffer; bodyOffset: number }> {
+export async function readHeaderBlock(path: string, maxBytes = MAX_HEADER_BYTES, head?: FileHead): Promise<{ raw: Buffer; bodyOffset: number }> {
+  if (head) {
+    const end = findHeaderEnd(head.bytes, 0);
+    if (end >= 0 && end <= maxBytes) return { raw: Buffer.from(head.bytes.subarray(0, end)), bodyOffset: end + (head.bytes[end] === 0x0d ? 2 : 1) };
+    if (end < 0 && head.whole && head.bytes.length <= maxBytes) return { raw: Buffer.from(head.bytes), bodyOffset: head.bytes.length };
+  }
   const stream = createReadStream(path, { highWaterMark: 16 * 1024 });
   const chunks: Buffer[] = [];
   let total = 0;

@@ -1,6 +1,7 @@
 // RFC 8601 §5: an Authentication-Results field that names our authserv-id but arrived from outside
 // is a forgery meant to fool the reader's mail client; it is removed before delivery. The copy is
 // streamed: header block in memory (bounded), body piped from the spool file.
+import type { FileHead } from '../spool/head.ts';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { readHeaderBlock } from './headers.ts';
@@ -33,8 +34,8 @@ function claimsUs(field: Buffer, authservId: string): boolean {
  * If the message carries Authentication-Results fields claiming `authservId`, write a copy without
  * them to `outPath` (fsynced) and return how many were removed; else 0 and no file is written.
  */
-export async function stripForgedResults(path: string, outPath: string, authservId: string): Promise<number> {
-  const { raw, bodyOffset } = await readHeaderBlock(path);
+export async function stripForgedResults(path: string, outPath: string, authservId: string, head?: FileHead): Promise<number> {
+  const { raw, bodyOffset } = await readHeaderBlock(path, undefined, head);
   const all = fields(raw);
   const kept = all.filter((f) => !claimsUs(f, authservId));
   const removed = all.length - kept.length;

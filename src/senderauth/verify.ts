@@ -1,5 +1,6 @@
 // Runs every sender check on one message: SPF, DKIM, ARC and DMARC through mailauth (one streaming
 // pass over the file), Sender ID by our own module, and builds the trace headers from the results.
+import type { FileHead } from '../spool/head.ts';
 import { createReadStream } from 'node:fs';
 import { authenticate, type AuthenticateOptions, type AuthenticateResult, type DNSResolver } from 'mailauth';
 import { readHeaders } from './headers.ts';
@@ -8,6 +9,8 @@ import { checkSenderId, SPF_TIME_LIMIT_MS, type SenderIdResult, type SpfResultNa
 export interface VerifyInput {
   /** The spooled message (CRLF). */
   path: string;
+  /** The start of the file, when the spool kept it (the header block is read from it). */
+  head?: FileHead;
   ip: string;
   helo: string;
   /** Envelope sender, '' for the null sender. */
@@ -40,7 +43,7 @@ export interface AuthResults {
 }
 
 export async function verifyMessage(input: VerifyInput): Promise<AuthResults> {
-  const headers = await readHeaders(input.path);
+  const headers = await readHeaders(input.path, undefined, input.head);
   const stream = createReadStream(input.path, { highWaterMark: 64 * 1024 });
   let res: AuthenticateResult;
   try {

@@ -3,6 +3,7 @@
 import { pipeline } from 'node:stream/promises';
 import { unlink, stat } from 'node:fs/promises';
 import { fsyncFile } from '../config/durable.ts';
+import { HeadCapture } from '../spool/head.ts';
 import type { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
@@ -69,11 +70,17 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   // With group commit the message is fsync'd in the commit round, with the others of the window.
   const groupCommitMs = ctx.store.get('spool.groupCommitMs');
   let path = spool.tmpPath(id);
+  const traceBytes = Buffer.from(trace);
+  const capture = new HeadCapture(traceBytes);
   try {
-    const out = spool.create(id);
-    out.write(trace);
-    await pipeline(input.stream, guard, out);
-    if (!guard.oversize && !guard.bareNewline && groupCommitMs === 0) await fsyncFile(path);
+    const file = await spool.create(id);
+    try {
+      file.stream.write(traceBytes);
+      await pipeline(input.stream, guard, capture, file.stream);
+      await file.finish(!guard.oversize && !guard.bareNewline && groupCommitMs === 0);
+    } finally {
+      await file.close();
+    }
   } catch (err) {
     await spool.discardTmp(id);
     throw err;
@@ -87,13 +94,14 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     });
   }
 
-  const size = guard.bytes + Buffer.byteLength(trace);
+  const size = guard.bytes + traceBytes.length;
   const tooBig = deps.sizeCheck?.(size, input.envelope.rcpts) ?? null;
   if (tooBig) return await refuse(spool, id, tooBig);
   const rcptList = input.envelope.rcpts.flatMap((r) => r.routes.map((x) => x.address));
   const prepend: string[] = [];
   const base = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList };
-  let current: MessageContext = { ...base, path, size, prepend };
+  // The stages read the start of the file (all of a small message) from memory; a rewrite drops it.
+  let current: MessageContext = { ...base, path, size, prepend, head: capture.head(size) };
   try {
     for (const stage of deps.stages) {
       const verdict = await stage.run(current, ctx);

@@ -4,6 +4,7 @@
 import { open } from 'node:fs/promises';
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
+import type { FileHead } from '../spool/head.ts';
 import { readHead } from '../attachments/mime.ts';
 import { authResultHits, headerHits, type Hit } from './rules.ts';
 import { dnsblListings, rhsblListings } from './dnsbl.ts';
@@ -11,7 +12,8 @@ import { askRspamd } from './rspamd.ts';
 
 const BODY_SAMPLE = 16 * 1024;
 
-async function bodyStart(path: string): Promise<string> {
+async function bodyStart(path: string, head?: FileHead): Promise<string> {
+  if (head && (head.whole || head.bytes.length >= BODY_SAMPLE * 2)) return head.bytes.subarray(0, BODY_SAMPLE * 2).toString('latin1');
   const handle = await open(path, 'r');
   try {
     const buf = Buffer.alloc(BODY_SAMPLE * 2);
@@ -36,10 +38,10 @@ function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
 /** Our own rules for one message: every hit with its points. */
 export async function scoreMessage(message: MessageContext, context: Context): Promise<Hit[]> {
   const s = context.store;
-  const head = await readHead(message.path);
+  const head = await readHead(message.path, undefined, message.head);
   const authserv = s.get('spam.authservId') || s.get('hostname');
   const arFields = [...(message.prepend ?? []), ...head.get('authentication-results')].filter((h) => /^authentication-results:/i.test(h));
-  const hits = [...authResultHits(arFields, authserv), ...headerHits(head, await bodyStart(message.path))];
+  const hits = [...authResultHits(arFields, authserv), ...headerHits(head, await bodyStart(message.path, message.head))];
   const limit = s.get('spam.timeout') * 1000;
   const [dnsbl, rhsbl] = await Promise.all([
     within(dnsblListings(message.client.address, s.get('spam.dnsbl'), context), limit, []),
