@@ -101,7 +101,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     hold,
     holdUntil: (entry) => hold.holdUntil(entry),
     queued: (entry) => {
-      qmgr.enqueue(entry.id, entry.holdUntil);
+      qmgr.enqueue(entry.id, entry.holdUntil, true);
       void hold.queued(entry);
     },
     ephemeralPorts: options.ephemeralPorts ?? false,

@@ -6,10 +6,11 @@ import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
 import type { FileHandle } from 'node:fs/promises';
-import { maildirOf, deliver, hasMessage, usage } from '../maildir/maildir.ts';
+import { maildirOf, deliver, hasMessage, parseName } from '../maildir/maildir.ts';
+import { mailboxUsage, addedToMailbox } from '../maildir/usage.ts';
 import type { Context } from '../context.ts';
 import type { QueueEntry } from '../spool/entry.ts';
-import type { Deliverer, DeliveryResult } from '../qmgr/deliverer.ts';
+import type { Attempt, Deliverer, DeliveryResult } from '../qmgr/deliverer.ts';
 
 export function maildirBaseName(entry: QueueEntry, rcptIndex: number, host: string): string {
   return `${Math.floor(entry.received / 1000)}.Y${entry.id}R${rcptIndex}.${host}`;
@@ -17,15 +18,15 @@ export function maildirBaseName(entry: QueueEntry, rcptIndex: number, host: stri
 
 export function createMailboxDeliverer(ctx: Context, messagePath: (id: string) => string): Deliverer {
   return {
-    async deliver(entry, indexes) {
+    async deliver(entry, indexes, attempt) {
       const results: DeliveryResult[] = [];
-      for (const i of indexes) results.push(await deliverOne(ctx, entry, i, messagePath(entry.id)));
+      for (const i of indexes) results.push(await deliverOne(ctx, entry, i, messagePath(entry.id), attempt));
       return results;
     },
   };
 }
 
-async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: string): Promise<DeliveryResult> {
+async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: string, attempt?: Attempt): Promise<DeliveryResult> {
   const rcpt = entry.rcpts[index]!;
   if (rcpt.route.kind !== 'mailbox') throw new Error('mailbox deliverer given a non-mailbox route');
   const user = rcpt.route.user;
@@ -33,7 +34,9 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   const root = maildirOf(ctx.dataDir, user);
   const host = ctx.store.get('hostname');
   const base = maildirBaseName(entry, index, host);
-  if (await hasMessage(root, base)) return { status: 'delivered', reply: '250 2.0.0 already in mailbox' };
+  // Only an earlier attempt can have left a copy (the name holds the queue ID): the search reads
+  // the whole mailbox, so it is skipped for an entry this process committed and never tried.
+  if (!attempt?.first && (await hasMessage(root, base))) return { status: 'delivered', reply: '250 2.0.0 already in mailbox' };
 
   const head = [`Return-Path: <${entry.mailFrom}>`, `Delivered-To: ${rcpt.address}`, ...entry.prepend].join('\r\n') + '\r\n';
   // Quota as Dovecot's quota_grace does it: a mailbox under its quota takes the next message even
@@ -42,9 +45,9 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   const size = entry.size + Buffer.byteLength(head);
   if (quota > 0) {
     if (size > quota) return { status: 'failed', reply: `552 5.2.2 <${rcpt.address}>: message larger than the mailbox quota` };
-    if ((await usage(root)) >= quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
+    if ((await mailboxUsage(root)) >= quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
   }
-  await deliver(root, base, async (file) => {
+  const name = await deliver(root, base, async (file) => {
     let position = await writeAll(file, Buffer.from(head), 0);
     // Streamed from the spool file: the message is never held whole.
     await pipeline(
@@ -59,6 +62,7 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
       }),
     );
   });
+  addedToMailbox(root, parseName(name).size ?? 0);
   ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpt.address, route: 'local' });
   return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}` };
 }

@@ -1,10 +1,10 @@
 // Maildir (https://cr.yp.to/proto/maildir.html), shared by local delivery (writer) and POP3 (reader).
 // Files are stored exactly as received over SMTP, with CRLF line ends, so a POP3 octet count is the
 // file size. Names carry ",S=<bytes>" (as Dovecot does) so quota and STAT need no reads.
-import { mkdir, open, link, unlink, readdir, stat } from 'node:fs/promises';
+import { mkdir, open, rename, unlink, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { fsyncDir } from '../config/durable.ts';
+import { syncDirShared } from '../config/durable.ts';
 
 export const SUBDIRS = ['tmp', 'new', 'cur'] as const;
 
@@ -96,18 +96,38 @@ export async function hasMessage(root: string, base: string): Promise<boolean> {
   return false;
 }
 
+/** Maildirs known to exist: making the three folders again costs three calls per delivery. */
+const made = new Set<string>();
+
+async function openInTmp(root: string, tmpPath: string): Promise<FileHandle> {
+  if (!made.has(root)) {
+    await ensureMaildir(root);
+    made.add(root);
+  }
+  try {
+    return await open(tmpPath, 'w', 0o600);
+  } catch (err) {
+    // Removed meanwhile (a user deleted and added again): make it again.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    made.delete(root);
+    await ensureMaildir(root);
+    made.add(root);
+    return await open(tmpPath, 'w', 0o600);
+  }
+}
+
 /**
- * Deliver: write into tmp/, fsync, hard-link into new/ (the spec's atomic step), fsync new/,
- * remove the tmp name. `write` receives the open file and must write the whole message.
+ * Deliver: write into tmp/, fsync, rename into new/ (atomic: the message is in tmp/ or in new/,
+ * never half; Dovecot renames too, the spec's link-then-unlink is for NFS), fsync new/.
+ * `write` receives the open file and must write the whole message.
  */
 export async function deliver(
   root: string,
   base: string,
   write: (file: import('node:fs/promises').FileHandle) => Promise<void>,
 ): Promise<string> {
-  await ensureMaildir(root);
   const tmpPath = join(root, 'tmp', base);
-  const handle = await open(tmpPath, 'w', 0o600);
+  const handle = await openInTmp(root, tmpPath);
   let size: number;
   try {
     await write(handle);
@@ -120,8 +140,8 @@ export async function deliver(
   }
   await handle.close();
   const name = `${base},S=${size}`;
-  await link(tmpPath, join(root, 'new', name));
-  await fsyncDir(join(root, 'new'));
-  await unlink(tmpPath);
+  await rename(tmpPath, join(root, 'new', name));
+  // Concurrent deliveries into one mailbox share the folder's fsync.
+  await syncDirShared(join(root, 'new'));
   return name;
 }

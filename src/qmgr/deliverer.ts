@@ -7,7 +7,15 @@ export interface DeliveryResult {
   reply: string;
 }
 
+export interface Attempt {
+  /**
+   * This process committed the entry and never tried it before: no earlier attempt can have left
+   * a copy anywhere, so an agent may skip its search for one (the mailbox's idempotency check).
+   */
+  first: boolean;
+}
+
 export interface Deliverer {
   /** Deliver the recipients at `indexes` of `entry` (all share one route); one result per index, in order. */
-  deliver(entry: QueueEntry, indexes: number[]): Promise<DeliveryResult[]>;
+  deliver(entry: QueueEntry, indexes: number[], attempt?: Attempt): Promise<DeliveryResult[]>;
 }

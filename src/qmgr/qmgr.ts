@@ -35,6 +35,8 @@ export class Qmgr implements Service {
   readonly #onDelay: DelayHook[] = [];
   /** Entries flushed by the admin: their recipients' own retry times are ignored once. */
   readonly #flushed = new Set<string>();
+  /** Entries just committed by this process and not yet tried (see Attempt.first). */
+  readonly #fresh = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #scanTimer: NodeJS.Timeout | undefined;
   #stopped = true;
@@ -86,8 +88,9 @@ export class Qmgr implements Service {
     await this.whenIdle();
   }
 
-  /** A new entry was committed: deliver it now. */
-  enqueue(id: string, when = Date.now()): void {
+  /** An entry to deliver at `when`; `fresh`: this process has just committed it (from SMTP). */
+  enqueue(id: string, when = Date.now(), fresh = false): void {
+    if (fresh) this.#fresh.add(id);
     this.#due.set(id, when);
     this.#kick();
   }
@@ -114,6 +117,7 @@ export class Qmgr implements Service {
     if (this.#inFlight.has(id)) throw new QueueError(`${id} is being delivered right now; try again in a moment`);
     this.#due.delete(id);
     this.#flushed.delete(id);
+    this.#fresh.delete(id);
   }
 
   depth(): number {
@@ -160,6 +164,7 @@ export class Qmgr implements Service {
       entry = await this.#spool.load(id);
     } catch (err) {
       // Deleted or cancelled by the admin meanwhile: nothing to do.
+      this.#fresh.delete(id);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
       this.#ctx.log.log('error', 'queue entry unreadable; left in place', { id, error: String(err) });
       return;
@@ -181,6 +186,7 @@ export class Qmgr implements Service {
       this.#due.set(entry.id, entry.holdUntil);
       return;
     }
+    const attempt = { first: this.#fresh.delete(entry.id) };
     const groups = new Map<string, number[]>();
     entry.rcpts.forEach((r, i) => {
       if (r.status !== 'pending' || (r.nextAttempt > now && !forced)) return;
@@ -188,11 +194,13 @@ export class Qmgr implements Service {
       groups.set(key, [...(groups.get(key) ?? []), i]);
     });
     const failed: number[] = [];
+    let left = groups.size;
     for (const indexes of groups.values()) {
+      left -= 1;
       const kind = entry.rcpts[indexes[0]!]!.route.kind;
       const agent = this.#deliverers[kind];
       const results: DeliveryResult[] = agent
-        ? await agent.deliver(entry, indexes)
+        ? await agent.deliver(entry, indexes, attempt)
         : indexes.map(() => ({ status: 'deferred' as const, reply: `451 4.3.0 no delivery agent for ${kind} routes` }));
       const done = Date.now();
       results.forEach((res, k) => {
@@ -211,6 +219,9 @@ export class Qmgr implements Service {
           this.#ctx.bus.emit('delivery.deferred', { queueId: entry.id, rcpt: r.address, reply: res.reply, nextAttempt: r.nextAttempt });
         }
       });
+      // Every recipient delivered by the last group: the removal below records that (one durable
+      // step instead of a rewrite and then a removal).
+      if (left === 0 && failed.length === 0 && entry.rcpts.every((r) => r.status === 'delivered')) break;
       // Record each group's outcome at once: a crash after a server's 250 and before this write is
       // the only way a recipient gets the message twice (RFC 5321 §6.1 accepts that; we keep it short).
       if (!(await this.#record(entry))) return;

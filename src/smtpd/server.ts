@@ -10,7 +10,8 @@ import { decideRcpt, RELAY_ATTEMPT_REASONS, type RelayClient, type RelaySite } f
 import { checkSenderOwnership, decideMailFrom } from '../policy/sender.ts';
 import { routeRecipient, type Routed } from '../route/route.ts';
 import { routeSiteOf } from '../route/site.ts';
-import { maildirOf, usage } from '../maildir/maildir.ts';
+import { maildirOf } from '../maildir/maildir.ts';
+import { mailboxUsage } from '../maildir/usage.ts';
 import { ConnectionLimits } from './limits.ts';
 import { keepOwnEnhancedCodes } from './enhanced-codes.ts';
 import { greetByPolicy, GREETING_POLICY, type GreetingPolicy } from './greeting.ts';
@@ -240,7 +241,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     for (const r of routes) {
       if (r.route.kind !== 'mailbox') continue;
       const quota = ctx.users.quotaOf(r.route.user);
-      if (quota > 0 && (await usage(maildirOf(ctx.dataDir, r.route.user))) >= quota) return true;
+      if (quota > 0 && (await mailboxUsage(maildirOf(ctx.dataDir, r.route.user))) >= quota) return true;
     }
     return false;
   }

@@ -165,7 +165,7 @@ export class IncomingFile {
     this.#closed = true;
     // The stream holds a reference on the handle until it is destroyed: close() would wait forever.
     if (!this.stream.closed) {
-      const closed = new Promise((resolve) => this.stream.once('close', resolve));
+      const closed = new Promise<void>((resolve) => this.stream.once('close', () => resolve()));
       this.stream.destroy();
       await closed;
     }
