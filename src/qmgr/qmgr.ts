@@ -90,6 +90,9 @@ export class Qmgr implements Service {
 
   /** An entry to deliver at `when`; `fresh`: this process has just committed it (from SMTP). */
   enqueue(id: string, when = Date.now(), fresh = false): void {
+    // Already being delivered: the rescan can find a committed entry's files before the commit's
+    // own enqueue arrives. Two attempts at once would write the same Maildir file.
+    if (this.#inFlight.has(id)) return;
     if (fresh) this.#fresh.add(id);
     this.#due.set(id, when);
     this.#kick();
@@ -144,6 +147,7 @@ export class Qmgr implements Service {
       if (this.#inFlight.size >= max) break;
       if (due <= now) {
         this.#due.delete(id);
+        if (this.#inFlight.has(id)) continue;
         this.#inFlight.add(id);
         void this.#process(id).finally(() => {
           this.#inFlight.delete(id);
