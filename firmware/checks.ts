@@ -1,7 +1,7 @@
 // Diagnostics for `yubin check …` and the console's `check …`: sender authentication as seen by
 // an outside MTA, with the reasons. `--dns HOST:PORT` picks the resolver (default: dns.servers).
 import { parseArgs } from 'node:util';
-import { checkSpf, checkSenderId, checkDkim, checkDmarc, checkArc, type Diagnosis } from '../src/senderauth/check.ts';
+import type { Diagnosis } from '../src/senderauth/check.ts';
 import { UsageError, type CheckHook, type Writer } from './commands/types.ts';
 import type { Context } from '../src/context.ts';
 
@@ -33,6 +33,9 @@ function print(out: Writer, d: Diagnosis): number {
   return 0;
 }
 
+// mailauth (behind check.ts) is the largest library we use: loaded by the first check run, not at start.
+const checks = () => import('../src/senderauth/check.ts');
+
 export function senderAuthChecks(ctx: Context): Record<string, CheckHook> {
   // The configured resolver unless --dns names another (tests and small offices run their own).
   const dnsOf = (o: Options) => o.dns ?? (ctx.store.get('dns.servers')[0] || undefined);
@@ -45,18 +48,21 @@ export function senderAuthChecks(ctx: Context): Record<string, CheckHook> {
     },
   });
   return {
-    spf: hook('check spf --ip IP --helo NAME --from ADDR [--dns H:P]', 'SPF (RFC 7208) for a client, HELO and sender', 0, (o) => {
+    spf: hook('check spf --ip IP --helo NAME --from ADDR [--dns H:P]', 'SPF (RFC 7208) for a client, HELO and sender', 0, async (o) => {
       const u = 'check spf --ip IP --helo NAME --from ADDR';
-      return checkSpf({ ip: need(o.ip, 'ip', u), helo: need(o.helo, 'helo', u), from: o.from ?? '', dns: dnsOf(o) });
+      const args = { ip: need(o.ip, 'ip', u), helo: need(o.helo, 'helo', u), from: o.from ?? '', dns: dnsOf(o) };
+      return (await checks()).checkSpf(args);
     }),
-    senderid: hook('check senderid FILE --ip IP [--dns H:P]', 'Sender ID (RFC 4406) of a message file', 1, (o, [file]) =>
-      checkSenderId(file!, { ip: need(o.ip, 'ip', 'check senderid FILE --ip IP'), ...(o.helo ? { helo: o.helo } : {}), ...(o.from ? { from: o.from } : {}), dns: dnsOf(o) }),
-    ),
-    dkim: hook('check dkim FILE [--dns H:P]', 'DKIM signatures (RFC 6376, RFC 8301 key rules)', 1, (o, [file]) => checkDkim(file!, { dns: dnsOf(o) })),
-    dmarc: hook('check dmarc FILE --ip IP --from ADDR [--dns H:P]', 'DMARC (RFC 7489) of a message file', 1, (o, [file]) => {
+    senderid: hook('check senderid FILE --ip IP [--dns H:P]', 'Sender ID (RFC 4406) of a message file', 1, async (o, [file]) => {
+      const args = { ip: need(o.ip, 'ip', 'check senderid FILE --ip IP'), ...(o.helo ? { helo: o.helo } : {}), ...(o.from ? { from: o.from } : {}), dns: dnsOf(o) };
+      return (await checks()).checkSenderId(file!, args);
+    }),
+    dkim: hook('check dkim FILE [--dns H:P]', 'DKIM signatures (RFC 6376, RFC 8301 key rules)', 1, async (o, [file]) => (await checks()).checkDkim(file!, { dns: dnsOf(o) })),
+    dmarc: hook('check dmarc FILE --ip IP --from ADDR [--dns H:P]', 'DMARC (RFC 7489) of a message file', 1, async (o, [file]) => {
       const u = 'check dmarc FILE --ip IP --from ADDR';
-      return checkDmarc(file!, { ip: need(o.ip, 'ip', u), from: need(o.from, 'from', u), ...(o.helo ? { helo: o.helo } : {}), dns: dnsOf(o) });
+      const args = { ip: need(o.ip, 'ip', u), from: need(o.from, 'from', u), ...(o.helo ? { helo: o.helo } : {}), dns: dnsOf(o) };
+      return (await checks()).checkDmarc(file!, args);
     }),
-    arc: hook('check arc FILE [--dns H:P]', 'ARC chain (RFC 8617) of a message file', 1, (o, [file]) => checkArc(file!, { dns: dnsOf(o) })),
+    arc: hook('check arc FILE [--dns H:P]', 'ARC chain (RFC 8617) of a message file', 1, async (o, [file]) => (await checks()).checkArc(file!, { dns: dnsOf(o) })),
   };
 }

@@ -2,7 +2,7 @@
 // is empty, on stdin/stdout for development. One session at a time per stream.
 import type { Context, Service } from '../../src/context.ts';
 import type { CommandHooks } from '../commands/index.ts';
-import { SerialLink } from '../../board/serial/serial-link.ts';
+import type { SerialLink } from '../../board/serial/serial-link.ts';
 import { runConsole, createLoginGuard, type ConsoleIo, type ConsoleRun } from './session.ts';
 
 export interface ConsoleStreamOptions {
@@ -36,6 +36,8 @@ export function createConsoleService(ctx: Context, hooks: CommandHooks = {}, opt
         run = runConsole(ctx, hooks, { input: stdin, output: process.stdout, name: 'stdio', echo: stdin.isTTY === true }, guard);
         return;
       }
+      // serialport (several MiB of RSS) is loaded only for a serial console.
+      const { SerialLink } = await import('../../board/serial/serial-link.ts');
       link = new SerialLink({
         path: device,
         baudRate: ctx.store.get('console.baud'),

@@ -5,7 +5,6 @@
 import { Resolver } from 'node:dns/promises';
 import type { MxRecord } from 'node:dns';
 import type { Answer } from 'dns-packet';
-import { parseServer, rawQuery } from './raw-query.ts';
 
 export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'CNAME' | 'NS';
 
@@ -86,6 +85,8 @@ export function createResolver(options: DnsOptions): DnsResolver {
   }
 
   async function direct(name: string, type: string): Promise<ResolveAnswer> {
+    // dns-packet is loaded for the first such name only: most boards never see one.
+    const { parseServer, rawQuery } = await import('./raw-query.ts');
     const server = parseServer(resolver.getServers()[0] ?? '127.0.0.1');
     const res = await rawQuery(server, name, type, options.timeoutMs);
     const rcodeError: Record<string, string> = { NXDOMAIN: 'ENOTFOUND', SERVFAIL: 'ESERVFAIL', REFUSED: 'EREFUSED', NOTIMP: 'ENOTIMP', FORMERR: 'EFORMERR' };

@@ -8,7 +8,7 @@ import type { Deliverer, DeliveryResult } from '../qmgr/deliverer.ts';
 import type { QueueEntry } from '../spool/entry.ts';
 import { resolverFromSettings, type DnsResolver } from '../dns/resolver.ts';
 import { planDelivery, addressesOf, type Exchanger } from './mx.ts';
-import { runSession, type SessionOptions, type TlsMode } from './transaction.ts';
+import type { SessionOptions, TlsMode } from './transaction.ts';
 import { queuedMessage, prependBytes } from './message-stream.ts';
 import { ConnectionLimiter } from './limiter.ts';
 
@@ -93,6 +93,8 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
     const { destination } = plan;
     const rcpts = indexes.map((i) => entry.rcpts[i]!.address);
     const envelope = { from: entry.mailFrom, to: rcpts, size: entry.size + prependBytes(entry).length };
+    // nodemailer's SMTP client (several MiB of RSS) is loaded with the first delivery, not at start.
+    const { runSession } = await import('./transaction.ts');
     let lastReply = '451 4.4.1 no server to try';
     for (const exchanger of destination.exchangers) {
       for (const address of exchanger.addresses) {

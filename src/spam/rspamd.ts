@@ -1,7 +1,5 @@
 // Optional: ask an rspamd worker (POST /checkv2, rspamd's HTTP protocol) for its score. The message
 // is streamed from the spool file; the reply is bounded.
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import type { MessageContext } from '../pipeline/stage.ts';
@@ -13,9 +11,11 @@ export interface RspamdAnswer {
 
 const MAX_REPLY = 1024 * 1024;
 
-export function askRspamd(base: string, message: MessageContext, timeoutMs: number): Promise<RspamdAnswer> {
+export async function askRspamd(base: string, message: MessageContext, timeoutMs: number): Promise<RspamdAnswer> {
   const url = new URL('/checkv2', base);
-  const request = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  // Loaded on first use: an ESM import of node:http also loads undici and http2 (several MiB),
+  // and most boards never ask rspamd.
+  const { request } = url.protocol === 'https:' ? await import('node:https') : await import('node:http');
   const headers: Record<string, string | string[]> = {
     'Content-Length': String(message.size),
     IP: message.client.address,

@@ -4,7 +4,7 @@
 // never holds up a bus listener, so it never slows mail.
 import { readFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Context, Service } from '../context.ts';
 import type { AlertEngine } from '../alerts/engine.ts';
 import { ATTACK_KINDS, type Alert } from '../alerts/types.ts';
@@ -139,6 +139,8 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
       return;
     }
     if (client) return;
+    // MQTT.js (several MiB of RSS) is loaded only when a broker is configured.
+    const { connect } = await import('mqtt');
     tp = topics(get('mqtt.topicPrefix'), get('mqtt.discoveryPrefix'), get('hostname'));
     const [ca, cert, key] = await Promise.all([
       readPem('mqtt.ca', get('mqtt.ca')), readPem('mqtt.cert', get('mqtt.cert')), readPem('mqtt.key', get('mqtt.key')),

@@ -71,11 +71,13 @@ export interface ChildOptions {
   wrapper?: string[];
   /** Keep the child's stdin open (the console on stdio) instead of closing it. */
   stdin?: boolean;
+  /** The script to run: the sources' firmware/yubin.ts by default, or a bundle (dist/x64/yubin.mjs). */
+  entry?: string;
 }
 
 /** Run `yubin start` in a child process on `dataDir` and wait for its ready line. */
 export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000, options: ChildOptions = {}): Promise<ChildFirmware> {
-  const argv = [process.execPath, ...NODE_FLAGS, join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs];
+  const argv = [process.execPath, ...NODE_FLAGS, options.entry ?? join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs];
   const [command, ...args] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
   const child = spawn(command, args, {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
