@@ -5,7 +5,7 @@ import { build, type Plugin } from 'esbuild';
 import { mkdir, rm, writeFile, stat, readFile } from 'node:fs/promises';
 import { parseArch, option, targets, repoRoot, type Target } from './lib/targets.ts';
 import { nodeRuntime, type NodeRuntime } from './lib/node-runtime.ts';
-import { installAddons } from './lib/addons.ts';
+import { installAddons, serialportRoot } from './lib/addons.ts';
 
 // CommonJS packages inside an ESM bundle still call require() and read __dirname; give them both.
 const banner = [
@@ -17,7 +17,9 @@ const banner = [
 ].join('\n');
 
 // serialport looks for its addon one folder above its own file (its package root); in the bundle
-// that file is yubin.mjs itself, so point it at the bundle's folder. Fails loudly if upstream changes.
+// that file is yubin.mjs itself, so point it at a folder of its own beside the bundle: node-gyp-build
+// takes the first .node in <root>/build/Release, which beside the bundle is epoll's addon, not
+// serialport's. Fails loudly if upstream changes.
 const serialportBesideBundle: Plugin = {
   name: 'serialport-beside-bundle',
   setup(b) {
@@ -25,7 +27,7 @@ const serialportBesideBundle: Plugin = {
       const source = await readFile(args.path, 'utf8');
       const call = "(0, path_1.join)(__dirname, '../')";
       if (!source.includes(call)) throw new Error(`${args.path}: addon lookup changed upstream; update image/bundle.ts`);
-      return { contents: source.replace(call, '__dirname'), loader: 'js' };
+      return { contents: source.replace(call, `(0, path_1.join)(__dirname, '${serialportRoot}')`), loader: 'js' };
     });
   },
 };

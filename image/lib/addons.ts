@@ -1,6 +1,7 @@
 // Native addons for the target CPU, placed where their loaders look when the JavaScript is
 // bundled into one file beside them: `bindings` (epoll) looks in <root>/build/Release,
-// `node-gyp-build` (serialport) in <root>/prebuilds/linux-<arch>.
+// `node-gyp-build` (serialport) in <root>/serialport/prebuilds/linux-<arch> (a root of its own: it
+// would take any .node in <root>/build/Release first, epoll's included).
 import { cp, mkdir, copyFile, readdir, access } from 'node:fs/promises';
 import { run } from './run.ts';
 import { outDir, repoRoot, type Target } from './targets.ts';
@@ -29,6 +30,9 @@ export async function buildEpoll(target: Target, runtime: NodeRuntime): Promise<
   return built;
 }
 
+/** serialport's addon root, relative to the bundle's folder. */
+export const serialportRoot = 'serialport';
+
 /** serialport ships N-API prebuilds for both our CPUs; take the glibc one only. */
 async function serialportPrebuilds(target: Target): Promise<{ dir: string; files: string[] }> {
   const dir = `prebuilds/linux-${target.arch}`;
@@ -43,6 +47,7 @@ export async function installAddons(target: Target, runtime: NodeRuntime, dest: 
   await mkdir(`${dest}/build/Release`, { recursive: true });
   await copyFile(await buildEpoll(target, runtime), `${dest}/build/Release/epoll.node`);
   const serial = await serialportPrebuilds(target);
-  await mkdir(`${dest}/${serial.dir}`, { recursive: true });
-  for (const file of serial.files) await copyFile(file, `${dest}/${serial.dir}/${file.split('/').at(-1)}`);
+  const serialDir = `${dest}/${serialportRoot}/${serial.dir}`;
+  await mkdir(serialDir, { recursive: true });
+  for (const file of serial.files) await copyFile(file, `${serialDir}/${file.split('/').at(-1)}`);
 }
