@@ -5,6 +5,7 @@
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFirmware, type Firmware } from './supervisor.ts';
+import { systemdNotifier } from '../image/runtime/sd-notify.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -35,6 +36,10 @@ async function start(argv: string[]): Promise<void> {
   const args = parseStartArgs(argv);
   let firmware: Firmware;
   let stopping = false;
+  // Under systemd (the image's Type=notify unit): READY=1 after the ready line, then watchdog
+  // pings from the event loop, so a wedged loop gets the process restarted. Elsewhere a no-op.
+  const systemd = systemdNotifier();
+  let stopWatchdog: (() => void) | undefined;
   const boot = async () => {
     firmware = await startFirmware({
       ...args,
@@ -44,6 +49,8 @@ async function start(argv: string[]): Promise<void> {
       onReady: (ports) => {
         const list = Object.entries(ports).map(([k, v]) => `${k}=${v}`).join(' ');
         process.stdout.write(`yubin: ready ${list} data=${resolve(args.dataDir)}\n`);
+        systemd.ready(`ready ${list}`);
+        stopWatchdog ??= systemd.watchdog(() => !stopping);
       },
     });
   };
@@ -58,6 +65,7 @@ async function start(argv: string[]): Promise<void> {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
+    stopWatchdog?.();
     firmware.ctx.log.log('info', 'stopping', { signal });
     firmware.stop().then(
       () => process.exit(0),

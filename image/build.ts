@@ -22,7 +22,23 @@ export function imagePath(target: Target): string {
 // its non-free firmware...): tens of MiB off the card.
 const unneededModules = ['sound', 'drivers/gpu', 'drivers/media', 'drivers/infiniband', 'drivers/staging', 'drivers/isdn',
   'drivers/iio', 'drivers/net/wireless', 'net/wireless', 'net/mac80211', 'drivers/bluetooth', 'net/bluetooth', 'drivers/input/joystick',
-  'drivers/input/touchscreen', 'drivers/hid', 'drivers/video/fbdev', 'drivers/target', 'fs/ocfs2', 'fs/gfs2', 'fs/xfs', 'fs/btrfs', 'fs/nfs', 'fs/nfsd', 'fs/ceph', 'fs/smb', 'drivers/md'];
+  'drivers/input/touchscreen', 'drivers/hid', 'drivers/video/fbdev', 'drivers/target', 'fs/ocfs2', 'fs/gfs2', 'fs/xfs', 'fs/btrfs', 'fs/nfs', 'fs/nfsd', 'fs/ceph', 'fs/smb', 'drivers/md',
+  // Data-centre NICs and storage HBAs (25-100 GbE, Fibre Channel, iSCSI offload, SAS RAID): not in a small office's router.
+  'drivers/net/ethernet/mellanox', 'drivers/net/ethernet/qlogic', 'drivers/net/ethernet/chelsio', 'drivers/net/ethernet/sfc',
+  'drivers/net/ethernet/netronome', 'drivers/net/ethernet/huawei', 'drivers/net/ethernet/emulex', 'drivers/net/ethernet/pensando',
+  'drivers/scsi/qla2xxx', 'drivers/scsi/qla4xxx', 'drivers/scsi/lpfc', 'drivers/scsi/bfa', 'drivers/scsi/qedi', 'drivers/scsi/qedf',
+  'drivers/scsi/be2iscsi', 'drivers/scsi/bnx2fc', 'drivers/scsi/bnx2i', 'drivers/scsi/csiostor', 'drivers/scsi/cxgbi', 'drivers/scsi/fcoe',
+  'drivers/scsi/fnic', 'drivers/scsi/libfc', 'drivers/scsi/megaraid', 'drivers/scsi/mpt3sas', 'drivers/scsi/mpi3mr', 'drivers/scsi/smartpqi',
+  'drivers/scsi/snic', 'drivers/scsi/pm8001', 'drivers/scsi/aic94xx', 'drivers/scsi/isci', 'drivers/scsi/esas2r', 'drivers/scsi/arcmsr',
+  'drivers/infiniband', 'drivers/comedi', 'drivers/net/can', 'drivers/net/wwan', 'drivers/net/hamradio', 'drivers/net/fddi', 'drivers/net/arcnet',
+  'drivers/net/ieee802154', 'net/sunrpc', 'net/tipc', 'net/rds', 'net/ceph', 'net/9p', 'fs/9p', 'fs/f2fs', 'fs/jfs', 'fs/reiserfs', 'fs/ntfs3',
+  'fs/hfs', 'fs/hfsplus', 'fs/nilfs2', 'fs/ufs', 'fs/udf', 'fs/ubifs', 'fs/orangefs', 'fs/afs', 'fs/coda', 'fs/dlm', 'fs/zonefs'];
+
+// Files only package installation or hardware catalogues use, never the appliance at run time:
+// the full Perl library (perl-base, which dpkg needs, stays), udev's hardware database (vendor
+// names for lsusb and friends; interface naming does not use it), glibc's iconv modules.
+const unneededFiles = ['usr/share/perl', `usr/lib/@TRIPLET@/perl`, 'usr/lib/udev/hwdb.bin', 'usr/lib/udev/hwdb.d', 'etc/udev/hwdb.bin',
+  'usr/lib/@TRIPLET@/gconv', 'usr/share/zsh', 'usr/share/bash-completion', 'var/lib/apt/lists', 'var/cache/debconf'];
 
 // Units an appliance with a read-only root must not run: logins on the UART (Yubin's console
 // owns it) and on screens, package-list refreshes, scrubbing a file system that never changes.
@@ -65,30 +81,16 @@ async function customizeRoot(root: string, target: Target, app: string): Promise
     await rm(link, { force: true });
     await symlink(unit, link);
   }
-  await mkdir(`${units}/yubin.service.d`, { recursive: true });
-  await writeFile(`${units}/yubin.service.d/notify.conf`, await serviceType(app));
   const [kernel] = await readdir(`${root}/lib/modules`);
   if (kernel === undefined) throw new Error('no kernel in the Debian root');
   for (const dir of unneededModules) await rm(`${root}/lib/modules/${kernel}/kernel/${dir}`, { recursive: true, force: true });
   await run('depmod', ['-b', root, kernel]);
+  const triplet = target.debianArch === 'amd64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu';
+  for (const path of unneededFiles) await rm(`${root}/${path.replace('@TRIPLET@', triplet)}`, { recursive: true, force: true });
   for (const dir of ['var/cache', 'var/log', 'var/tmp']) {
     await rm(`${root}/${dir}`, { recursive: true, force: true });
     await mkdir(`${root}/${dir}`, { recursive: true });
   }
-}
-
-/**
- * Type=notify with a watchdog once the firmware sends READY=1 and WATCHDOG=1 (image/runtime/sd-notify.ts);
- * until then Type=simple, since systemd would kill a notify service that never says it is ready.
- */
-async function serviceType(app: string): Promise<string> {
-  const bundle = await readFile(`${app}/yubin.mjs`, 'utf8');
-  if (bundle.includes('WATCHDOG=1')) {
-    console.log('image: firmware sends sd_notify: yubin.service is Type=notify with WatchdogSec=30');
-    return '[Service]\nType=notify\nNotifyAccess=all\nWatchdogSec=30\n# A Pi Zero 2 W takes long to load the bundle.\nTimeoutStartSec=180\n';
-  }
-  console.log('image: firmware does not send sd_notify yet: yubin.service is Type=simple without watchdog');
-  return '[Service]\nType=simple\n';
 }
 
 /** Kernel, initrd and the loader's files for the FAT boot partition (path → name on the FAT). */
