@@ -2,10 +2,11 @@
 // from 1, with deletion marks that touch no file until UPDATE (§6). A dropped connection therefore
 // deletes nothing. Mail delivered meanwhile waits for the next session, as the RFC expects.
 import { createHash } from 'node:crypto';
-import { open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listMessages, type MaildirEntry } from '../maildir/maildir.ts';
 import { fsyncDir } from '../config/durable.ts';
+import { MessageFile } from './message-file.ts';
 
 export interface DropMessage {
   readonly entry: MaildirEntry;
@@ -85,8 +86,9 @@ export class Maildrop {
     for (const m of this.#messages) m.deleted = false;
   }
 
-  async openFile(m: DropMessage): Promise<FileHandle> {
-    return open(join(this.root, m.entry.dir, m.entry.file), 'r');
+  /** The message's file, to be read in chunks; rejects when the file is gone. */
+  openFile(m: DropMessage): Promise<MessageFile> {
+    return MessageFile.open(join(this.root, m.entry.dir, m.entry.file), m.entry.size);
   }
 
   /**

@@ -2,15 +2,14 @@
 // (§7 USER/PASS, §7 APOP, RFC 5034 AUTH, RFC 2595 STLS), the TRANSACTION state (§5), and the
 // UPDATE state (§6) entered only by QUIT. CAPA and response codes follow RFC 2449 and RFC 3206.
 import type { Socket } from 'node:net';
-import type { FileHandle } from 'node:fs/promises';
 import type { SecureContext } from 'node:tls';
-import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from '../context.ts';
 import { LineReader } from './lines.ts';
 import { apopTimestamp, apopMatches } from './apop.ts';
 import { Maildrop, type DropMessage } from './maildrop.ts';
-import { dotStuff } from './stuffing.ts';
+import { DotStuffer } from './stuffing.ts';
+import type { MessageFile } from './message-file.ts';
 import { startTls } from './tls.ts';
 import type { MaildropLocks } from './locks.ts';
 import type { AuthThrottle } from './throttle.ts';
@@ -51,6 +50,8 @@ export class Pop3Session {
   #pendingUser: string | null = null;
   #user: string | null = null;
   #maildrop: Maildrop | null = null;
+  /** The message after the last one retrieved, opened with its first chunk read (see #readAhead). */
+  #ahead: { readonly n: number; readonly file: Promise<MessageFile> } | null = null;
   #release: (() => void) | null = null;
   #badCommands = 0;
   #closed = false;
@@ -334,7 +335,7 @@ export class Pop3Session {
   async #retrCmd(args: string[]): Promise<void> {
     if (args.length !== 1) throw new Refusal('Usage: RETR msg');
     const n = messageNumber(args[0]);
-    await this.#sendMessage(this.#message(n), null);
+    await this.#sendMessage(n, this.#message(n), null);
   }
 
   async #topCmd(args: string[]): Promise<void> {
@@ -342,25 +343,72 @@ export class Pop3Session {
     const n = messageNumber(args[0]);
     const lines = args[1] !== undefined && /^\d{1,9}$/.test(args[1]) ? Number(args[1]) : NaN;
     if (Number.isNaN(lines)) throw new Refusal('Usage: TOP msg lines (lines: a non-negative number)');
-    await this.#sendMessage(this.#message(n), lines);
+    await this.#sendMessage(n, this.#message(n), lines);
   }
 
-  /** RETR and TOP: streamed from the file, byte-stuffed (§3), never whole in memory. */
-  async #sendMessage(m: DropMessage, bodyLines: number | null): Promise<void> {
-    let file: FileHandle;
+  /**
+   * RETR and TOP: read in bounded chunks, byte-stuffed (§3), never whole in memory. The status
+   * line, each chunk and the terminator go out together, one socket write per chunk read; the
+   * next chunk is read while the socket drains, and no further until it has (backpressure).
+   */
+  async #sendMessage(n: number, m: DropMessage, bodyLines: number | null): Promise<void> {
+    let file: MessageFile | null = null;
+    let next: Promise<Buffer | null>;
     try {
-      file = await this.#drop.openFile(m);
+      file = await this.#openMessage(n, m);
+      next = file.read();
+      await next;
     } catch {
+      file?.close();
       throw new Refusal('[SYS/TEMP] The message is no longer in the mailbox');
     }
     try {
-      await this.#send(`+OK ${bodyLines === null ? `${m.entry.size} octets` : 'top of message follows'}\r\n`);
-      const stream = file.createReadStream({ highWaterMark: 64 * 1024, autoClose: false });
-      await pipeline(stream, (source: AsyncIterable<Buffer>) => dotStuff(source, bodyLines), this.#socket, { end: false });
-      if (bodyLines === null) m.retrieved = true;
+      const stuffer = new DotStuffer(bodyLines);
+      const out = [Buffer.from(`+OK ${bodyLines === null ? `${m.entry.size} octets` : 'top of message follows'}\r\n`)];
+      for (;;) {
+        const chunk = await next;
+        if (chunk) stuffer.push(chunk, out);
+        const last = chunk === null || file.ended || stuffer.done;
+        if (last) stuffer.end(out);
+        else next = file.read();
+        await this.#send(out.length === 1 ? out[0]! : Buffer.concat(out));
+        out.length = 0;
+        if (last) break;
+        if (this.#closed || this.#socket.destroyed) return;
+      }
     } finally {
-      await file.close();
+      file.close();
     }
+    if (bodyLines === null) {
+      m.retrieved = true;
+      this.#readAhead(n + 1);
+    }
+  }
+
+  /** Message `n`'s file: the one read ahead if it is that message, else opened now. */
+  #openMessage(n: number, m: DropMessage): Promise<MessageFile> {
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    if (ahead?.n === n) return ahead.file;
+    if (ahead) closeLater(ahead.file);
+    return this.#drop.openFile(m);
+  }
+
+  /**
+   * Clients retrieve a maildrop in order, one RETR after the other: open message `n` and read its
+   * first chunk while the client takes the previous one, so its RETR is answered at once. Bounded:
+   * one file and one chunk per session.
+   */
+  #readAhead(n: number): void {
+    const m = this.#closed ? null : this.#drop.get(n);
+    if (!m) return;
+    const file = this.#drop.openFile(m).then((f) => {
+      f.readAhead();
+      return f;
+    });
+    // A failure is reported if RETR n comes.
+    file.catch(() => undefined);
+    this.#ahead = { n, file };
   }
 
   async #deleCmd(args: string[]): Promise<void> {
@@ -432,10 +480,10 @@ export class Pop3Session {
   }
 
   /** Write, honouring backpressure; resolves early if the connection is gone. */
-  #send(text: string): Promise<void> {
+  #send(data: string | Buffer): Promise<void> {
     const socket = this.#socket;
     if (this.#closed || socket.destroyed) return Promise.resolve();
-    if (socket.write(text)) return Promise.resolve();
+    if (socket.write(data)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         socket.off('drain', done);
@@ -458,9 +506,16 @@ export class Pop3Session {
     this.#release?.();
     this.#release = null;
     this.#maildrop = null;
+    if (this.#ahead) closeLater(this.#ahead.file);
+    this.#ahead = null;
     this.#reader.close();
     this.#socket.end();
   }
+}
+
+/** Close a file opened ahead and not wanted after all (once its open has finished). */
+function closeLater(file: Promise<MessageFile>): void {
+  file.then((f) => f.close(), () => undefined);
 }
 
 function messages(n: number): string {
