@@ -1,15 +1,16 @@
 // One streaming pass over a spooled message that reports, per MIME leaf part, its name, what its
 // bytes really are, what a zip or attached message holds, and whether it is encrypted. Each part
-// is decoded into memory when small (≤ 64 KiB) or a temp file (bounded) so zip archives can be read
-// with random access (yauzl); nothing large is held whole in memory. The attachment and encrypted-content stages both read this.
+// is decoded and looked at as it streams by; only a zip archive (read with random access by
+// yauzl) or an attached message is kept, in memory when small, else in a bounded temp file.
+// Nothing large is held whole in memory. The attachment and encrypted-content stages read this.
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform, Writable, type TransformCallback } from 'node:stream';
+import { Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import { newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
-import { sniff, readStart, fileContains, bufferContains, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from '../encrypted/detect.ts';
+import { sniff, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from '../encrypted/detect.ts';
 import type { FileHead } from '../spool/head.ts';
 
 export type EncryptedKind = 'zip' | 'pdf' | 'office' | 'pgp-inline' | 'pgp-mime' | 'smime';
@@ -100,8 +101,8 @@ async function walkMessage(source: PartData, limits: InspectLimits, scratch: Scr
   const result: Inspection = { parts: [], signed: null, encrypted: null };
   const splitter = newSplitter();
   const feeding = pipeline(readableOf(source), splitter);
-  let current: { node: MimeNode; decoder: Transform; done: Promise<void>; counter: Capped } | null = null;
-  const finished: Array<{ node: MimeNode; sink: PartSink; counter: Capped }> = [];
+  let current: { node: MimeNode; decoder: Transform; done: Promise<void> } | null = null;
+  const finished: Array<{ node: MimeNode; scan: PartScan }> = [];
 
   const close = async () => {
     if (!current) return;
@@ -116,10 +117,10 @@ async function walkMessage(source: PartData, limits: InspectLimits, scratch: Scr
       classifyNode(item, result);
       if (item.multipart) continue;
       const decoder = item.getDecoder();
-      const counter = new Capped(limits.maxBytes);
-      const sink = new PartSink(scratch);
-      current = { node: item, decoder, counter, done: pipeline(decoder, counter, sink) };
-      finished.push({ node: item, sink, counter });
+      const type = item.contentType || 'text/plain';
+      const scan = new PartScan(scratch, limits.maxBytes, { keep: type === 'message/rfc822' && depth > 0, text: type.startsWith('text/') });
+      current = { node: item, decoder, done: pipeline(decoder, scan) };
+      finished.push({ node: item, scan });
     } else if (item.type === 'body' && current && item.node === current.node) {
       if (!current.decoder.write(item.value)) await new Promise((r) => current!.decoder.once('drain', r));
     }
@@ -127,62 +128,143 @@ async function walkMessage(source: PartData, limits: InspectLimits, scratch: Scr
   await close();
   await feeding;
 
-  for (const { node, sink, counter } of finished) {
+  for (const { node, scan } of finished) {
     const contentType = node.contentType || 'text/plain';
     const name = node.filename || '';
-    const data = sink.data();
-    const report = await inspectFile(data, name, limits, scratch, depth, counter.truncated);
-    if (contentType === 'message/rfc822' && depth > 0) {
+    const report = await inspectFile(scan, name, limits, scratch, depth);
+    const data = scan.data();
+    if (contentType === 'message/rfc822' && depth > 0 && data) {
       const inner = await walkMessage(data, limits, scratch, depth - 1);
       report.entries.push(...inner.parts);
       // An attached message that is itself encrypted is marked here; encrypted files in it stay on their entries.
       if (inner.encrypted) report.encrypted = inner.encrypted === 'smime' ? 'smime' : 'pgp-mime';
     }
-    if (contentType.startsWith('text/') && report.encrypted === null && (await contains(data, [PGP_ARMOR]))) report.encrypted = 'pgp-inline';
-    result.parts.push({ ...report, partId: partId(node), contentType, size: counter.bytes });
+    if (report.encrypted === null && scan.found.has(PGP_ARMOR)) report.encrypted = 'pgp-inline';
+    result.parts.push({ ...report, partId: partId(node), contentType, size: scan.bytes });
   }
   return result;
 }
 
-/** Keeps a decoded part in memory up to INLINE_BYTES, then moves it to a scratch file. */
-class PartSink extends Writable {
+/**
+ * One pass over a decoded part (or zip entry): counts it, sniffs its first bytes, searches it
+ * for the marks of encryption its type calls for, and keeps its bytes only when a later step
+ * reads them again (a zip archive, an attached message): in memory up to INLINE_BYTES, else in a
+ * scratch file written 64 KiB at a time (decoders hand over a line at a time). A 1 MiB text part
+ * used to be written to a scratch file and read back to look for PGP armor.
+ */
+class PartScan extends Writable {
+  /** Decoded bytes, also those past the limit. */
+  bytes = 0;
+  /** More than the limit: the rest was not looked at. */
+  truncated = false;
+  realType: RealType | null = null;
+  /** The patterns found: PDF_ENCRYPT, an OFFICE_ENCRYPTED name, PGP_ARMOR. */
+  readonly found = new Set<RegExp>();
   readonly #scratch: Scratch;
+  readonly #max: number;
+  readonly #keepAnyway: boolean;
+  readonly #text: boolean;
+  #start: Buffer[] = [];
+  #startBytes = 0;
+  #decided = false;
+  #keep = false;
+  #patterns: readonly RegExp[] = [];
+  #carry = '';
   #chunks: Buffer[] = [];
-  #bytes = 0;
+  #kept = 0;
   #file: FileHandle | null = null;
   #path: string | null = null;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
 
-  constructor(scratch: Scratch) {
+  /** `keep`: the bytes are read again whatever they are (an attached message); `text`: a text/* part. */
+  constructor(scratch: Scratch, max: number, options: { keep: boolean; text: boolean }) {
     super();
     this.#scratch = scratch;
+    this.#max = max;
+    this.#keepAnyway = options.keep;
+    this.#text = options.text;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
-    if (!this.#file && this.#bytes + chunk.length <= INLINE_BYTES && this.#scratch.reserve(chunk.length)) {
-      this.#chunks.push(chunk);
-      this.#bytes += chunk.length;
+    const room = this.#max - this.bytes;
+    this.bytes += chunk.length;
+    if (room <= 0) {
+      this.truncated = true;
       return done();
     }
-    this.#spill(chunk).then(() => done(), done);
-  }
-
-  async #spill(chunk: Buffer): Promise<void> {
-    if (!this.#file) {
-      this.#path = await this.#scratch.file();
-      this.#file = await open(this.#path, 'wx', 0o600);
-      const held = this.#chunks;
-      this.#chunks = [];
-      for (const c of held) await writeAll(this.#file, c);
+    if (chunk.length > room) {
+      this.truncated = true;
+      chunk = chunk.subarray(0, room);
     }
-    await writeAll(this.#file, chunk);
+    if (!this.#decided) {
+      // The type decides what to look for: wait for the first 8 bytes (sniff's magic numbers).
+      this.#start.push(chunk);
+      this.#startBytes += chunk.length;
+      if (this.#startBytes < 8) return done();
+      chunk = this.#decide();
+    }
+    this.#take(chunk).then(() => done(), done);
   }
 
   override _final(done: (err?: Error | null) => void): void {
-    this.#closeFile().then(() => done(), done);
+    const rest = this.#decided ? null : this.#decide();
+    (rest ? this.#take(rest) : Promise.resolve())
+      .then(() => this.#flush())
+      .then(() => this.#closeFile())
+      .then(() => done(), done);
   }
 
   override _destroy(err: Error | null, done: (err?: Error | null) => void): void {
     this.#closeFile().then(() => done(err), () => done(err));
+  }
+
+  /** Sniffs the start, chooses the patterns and whether to keep the bytes; returns the start. */
+  #decide(): Buffer {
+    this.#decided = true;
+    const start = Buffer.concat(this.#start, this.#startBytes);
+    this.#start = [];
+    this.realType = sniff(start);
+    this.#keep = this.#keepAnyway || this.realType === 'zip';
+    this.#patterns = [
+      ...(this.realType === 'pdf' ? [PDF_ENCRYPT] : []),
+      ...(this.realType === 'cfb' ? OFFICE_ENCRYPTED : []),
+      ...(this.#text ? [PGP_ARMOR] : []),
+    ];
+    return start;
+  }
+
+  async #take(chunk: Buffer): Promise<void> {
+    if (this.#patterns.length > 0) {
+      // Chunks overlap by 256 characters, so a mark across a boundary is found.
+      const text = this.#carry + chunk.toString('latin1');
+      for (const p of this.#patterns) if (!this.found.has(p) && p.test(text)) this.found.add(p);
+      this.#carry = text.slice(-256);
+    }
+    if (!this.#keep) return;
+    if (!this.#file && this.#kept + chunk.length <= INLINE_BYTES && this.#scratch.reserve(chunk.length)) {
+      this.#chunks.push(chunk);
+      this.#kept += chunk.length;
+      return;
+    }
+    if (!this.#file) {
+      this.#path = await this.#scratch.file();
+      this.#file = await open(this.#path, 'wx', 0o600);
+      this.#pending = this.#chunks;
+      this.#pendingBytes = this.#kept;
+      this.#chunks = [];
+    }
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    if (this.#pendingBytes >= INLINE_BYTES) await this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    if (!this.#file || this.#pendingBytes === 0) return;
+    const bytes = Buffer.concat(this.#pending, this.#pendingBytes);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    await writeAll(this.#file, bytes);
   }
 
   async #closeFile(): Promise<void> {
@@ -191,8 +273,10 @@ class PartSink extends Writable {
     if (file) await file.close();
   }
 
-  data(): PartData {
-    return this.#path ? { kind: 'file', path: this.#path } : { kind: 'memory', bytes: Buffer.concat(this.#chunks, this.#bytes) };
+  /** The bytes, when kept (see the constructor); null otherwise. */
+  data(): PartData | null {
+    if (this.#path) return { kind: 'file', path: this.#path };
+    return this.#keep ? { kind: 'memory', bytes: Buffer.concat(this.#chunks, this.#kept) } : null;
   }
 }
 
@@ -204,14 +288,6 @@ async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
     if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     done += bytesWritten;
   }
-}
-
-function startOf(data: PartData): Promise<Buffer> {
-  return data.kind === 'memory' ? Promise.resolve(data.bytes.subarray(0, 8)) : readStart(data.path);
-}
-
-function contains(data: PartData, patterns: readonly RegExp[]): Promise<boolean> {
-  return data.kind === 'memory' ? Promise.resolve(bufferContains(data.bytes, patterns)) : fileContains(data.path, patterns);
 }
 
 /** Marks signing and whole-message encryption from a node's content type (RFC 1847, RFC 8551 §3.2). */
@@ -227,12 +303,13 @@ function classifyNode(node: MimeNode, result: Inspection): void {
   }
 }
 
-async function inspectFile(data: PartData, name: string, limits: InspectLimits, scratch: Scratch, depth: number, truncated: boolean): Promise<FileReport> {
-  const realType = sniff(await startOf(data));
-  const report: FileReport = { name, realType, encrypted: null, entries: [], unchecked: truncated ? `larger than ${limits.maxBytes} bytes` : null };
-  if (realType === 'pdf' && (await contains(data, [PDF_ENCRYPT]))) report.encrypted = 'pdf';
-  if (realType === 'cfb' && (await contains(data, OFFICE_ENCRYPTED))) report.encrypted = 'office';
-  if (realType === 'zip' && !truncated) {
+async function inspectFile(scan: PartScan, name: string, limits: InspectLimits, scratch: Scratch, depth: number): Promise<FileReport> {
+  const realType = scan.realType;
+  const report: FileReport = { name, realType, encrypted: null, entries: [], unchecked: scan.truncated ? `larger than ${limits.maxBytes} bytes` : null };
+  if (realType === 'pdf' && scan.found.has(PDF_ENCRYPT)) report.encrypted = 'pdf';
+  if (realType === 'cfb' && OFFICE_ENCRYPTED.some((p) => scan.found.has(p))) report.encrypted = 'office';
+  const data = scan.data();
+  if (realType === 'zip' && !scan.truncated && data) {
     if (depth <= 0) report.unchecked = 'archive nested too deep';
     else await inspectZip(data, report, limits, scratch, depth - 1);
   }
@@ -270,9 +347,10 @@ async function inspectZip(data: PartData, report: FileReport, limits: InspectLim
         report.entries.push({ name: entry.fileName, realType: null, encrypted: 'zip', entries: [], unchecked: null });
         continue;
       }
-      const { data: inner, complete } = await extract(zip, entry, scratch, limits.maxBytes);
-      const child = await inspectFile(inner, entry.fileName, limits, scratch, depth, !complete);
-      if (inner.kind === 'file') await rm(inner.path, { force: true });
+      const scan = await extract(zip, entry, scratch, limits.maxBytes);
+      const child = await inspectFile(scan, entry.fileName, limits, scratch, depth);
+      const inner = scan.data();
+      if (inner?.kind === 'file') await rm(inner.path, { force: true });
       report.entries.push(child);
     }
   } catch (err) {
@@ -299,35 +377,13 @@ function nextEntry(zip: ZipFile): Promise<Entry | null> {
   });
 }
 
-/** Reads an entry, at most `max` bytes; `complete` is false when it was cut (too big to check whole). */
-async function extract(zip: ZipFile, entry: Entry, scratch: Scratch, max: number): Promise<{ data: PartData; complete: boolean }> {
+/** One pass over a zip entry, as over a MIME part. */
+async function extract(zip: ZipFile, entry: Entry, scratch: Scratch, max: number): Promise<PartScan> {
   const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
     zip.openReadStream(entry, (err, s) => (err ? reject(err) : resolve(s))));
-  const counter = new Capped(max);
-  const sink = new PartSink(scratch);
-  await pipeline(stream, counter, sink);
-  return { data: sink.data(), complete: !counter.truncated };
-}
-
-/** Passes at most `max` bytes on and drops the rest, remembering that it did. */
-class Capped extends Transform {
-  bytes = 0;
-  truncated = false;
-  readonly #max: number;
-  constructor(max: number) {
-    super();
-    this.#max = max;
-  }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    const room = this.#max - this.bytes;
-    this.bytes += chunk.length;
-    if (room <= 0) {
-      this.truncated = true;
-      return done();
-    }
-    if (chunk.length > room) this.truncated = true;
-    done(null, chunk.length > room ? chunk.subarray(0, room) : chunk);
-  }
+  const scan = new PartScan(scratch, max, { keep: false, text: false });
+  await pipeline(stream, scan);
+  return scan;
 }
 
 /** The same inspection for the stages of one message (encrypted, attachments) without a second pass. */

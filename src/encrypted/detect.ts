@@ -1,7 +1,5 @@
 // Recognising content nobody at the gateway can read (seed §5: "password-protected or encrypted
 // attachments cannot be checked, so pass them on as they are"). Pure checks on a decoded file.
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 
 export type RealType = 'pe' | 'elf' | 'macho' | 'zip' | 'pdf' | 'cfb' | 'script';
 
@@ -24,34 +22,6 @@ export const TYPE_NAMES: Record<RealType, string> = {
   pe: 'Windows program', elf: 'Linux program', macho: 'macOS program or Java class',
   zip: 'zip archive', pdf: 'PDF document', cfb: 'Office document', script: 'script',
 };
-
-export async function readStart(path: string, length = 8): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const buf = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buf, 0, length, 0);
-    return buf.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Streams a file looking for any of `patterns`; chunks overlap so a match across a boundary counts. */
-export async function fileContains(path: string, patterns: readonly RegExp[], overlap = 256): Promise<boolean> {
-  let carry = '';
-  for await (const chunk of createReadStream(path, { highWaterMark: 64 * 1024 })) {
-    const text = carry + (chunk as Buffer).toString('latin1');
-    if (patterns.some((p) => p.test(text))) return true;
-    carry = text.slice(-overlap);
-  }
-  return false;
-}
-
-/** The same test on bytes already in memory. */
-export function bufferContains(bytes: Buffer, patterns: readonly RegExp[]): boolean {
-  const text = bytes.toString('latin1');
-  return patterns.some((p) => p.test(text));
-}
 
 // ISO 32000-1 §7.6.1: an encrypted PDF names its security handler with /Encrypt in the trailer
 // (or, from PDF 1.5, in the cross-reference stream dictionary).
