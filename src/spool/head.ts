@@ -29,13 +29,15 @@ export class HeadCapture extends Transform {
   #keep(chunk: Buffer): void {
     const room = HEAD_BYTES - this.#kept;
     if (room <= 0) return;
+    // A reference, not a copy: stream chunks are never reused by their producer.
     const part = chunk.length > room ? chunk.subarray(0, room) : chunk;
-    this.#chunks.push(Buffer.from(part));
+    this.#chunks.push(part);
     this.#kept += part.length;
   }
 
   /** The first min(size, HEAD_BYTES) bytes of a file of `size` bytes. */
   head(size: number): FileHead {
-    return { bytes: Buffer.concat(this.#chunks, this.#kept), whole: this.#kept >= size };
+    const bytes = this.#chunks.length === 1 ? this.#chunks[0]! : Buffer.concat(this.#chunks, this.#kept);
+    return { bytes, whole: this.#kept >= size };
   }
 }
