@@ -19,8 +19,13 @@ export interface YubinOptions {
   stages: 'default' | 'minimal';
   /** spool.groupCommitMs */
   groupCommitMs: number;
-  /** Treat the load (127.0.0.1) as an outside client: it gets smtp.greetingDelay. */
-  untrusted: boolean;
+  /**
+   * Who the load (127.0.0.1) is. `outside`: a server on the Internet sending to our users
+   * (inbound: what Haraka and Postfix do here), greeted at once. `outside-paused`: the same with
+   * the early-talker pause Yubin ships with for strangers on port 25 (smtp.greetingDelay, 100 ms).
+   * `trusted`: an office PC (outbound: DKIM signing looked up, archive copy, mis-send delay check).
+   */
+  client: 'outside' | 'outside-paused' | 'trusted';
   user: string;
   password: string;
   apopSecret: string;
@@ -46,7 +51,8 @@ export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
     'smtp.maxConnectionsPerClient': 2000,
     'pop3.maxSessions': 2000,
     'pop3.maxSessionsPerClient': 2000,
-    ...(o.untrusted ? { trustedNetworks: ['192.0.2.0/24'] } : {}),
+    ...(o.client !== 'trusted' ? { trustedNetworks: ['192.0.2.0/24'] } : {}),
+    ...(o.client === 'outside' ? { 'smtp.greetingDelay': 0 } : {}),
     ...(o.stages === 'minimal' ? { 'attachments.inbound': 'off', 'archive.enabled': false } : {}),
     ...(blackhole ? { role: 'edge', 'relay.internalHost': `127.0.0.1:${(blackhole.address() as AddressInfo).port}`, 'outbound.greetingTimeoutMs': 600_000 } : {}),
   };
@@ -61,7 +67,7 @@ export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
   const startMs = performance.now() - started;
   const queue = join(o.dir, 'spool', 'queue');
   const maildir = maildirOf(o.dir, o.user);
-  const label = `Yubin${o.untrusted ? ', untrusted' : ''}${o.groupCommitMs ? `, group commit ${o.groupCommitMs} ms` : ''}${o.stages === 'minimal' ? ', minimal stages' : ''}`;
+  const label = `Yubin${{ outside: '', 'outside-paused': ', 100 ms greeting pause', trusted: ', trusted LAN client' }[o.client]}${o.groupCommitMs ? `, group commit ${o.groupCommitMs} ms` : ''}${o.stages === 'minimal' ? ', minimal stages' : ''}`;
   return {
     name: label,
     port: fw.ports.smtp!,
