@@ -5,26 +5,35 @@
 // Calls are synchronous while the file system answers fast. A read from the page cache takes a few
 // microseconds, while a round trip through libuv's thread pool costs around a hundred of
 // main-thread time on a host where every system call is expensive (gVisor: RETR throughput
-// halves), and queues behind the spool's fsyncs. A synchronous call that takes longer than
-// SLOW_MS (a cold cache on an SD card, a busy disk) switches every read to the thread pool for
-// ASYNC_FOR_MS, so the event loop that also serves SMTP is held up at most once a period.
+// halves), and queues behind the spool's fsyncs. When synchronous calls turn slow (a cold cache on
+// an SD card, a busy disk) every read goes through the thread pool for a while, so the event loop
+// that also serves SMTP is held up only by the few calls that showed it. A single slow call is not
+// enough: on a loaded host the process is often descheduled in the middle of a fast one.
 import { open, read, openSync, readSync, closeSync } from 'node:fs';
 
 /** The largest read, and so the most of a message held at once per read in flight. */
 export const CHUNK = 64 * 1024;
-const SLOW_MS = 2;
-const ASYNC_FOR_MS = 30_000;
+
+export interface SyncLimits {
+  /** A synchronous call that took longer than this is slow. */
+  readonly slowMs: number;
+  /** This many slow calls in a row switch to the thread pool... */
+  readonly slowInARow: number;
+  /** ...and so does a single call longer than this. */
+  readonly stuckMs: number;
+  /** For this long. */
+  readonly asyncForMs: number;
+}
 
 /** Whether to call the file system synchronously now, learnt from how long such calls took. */
 export class SyncWhileFast {
-  readonly #slowMs: number;
-  readonly #asyncForMs: number;
+  readonly #limits: SyncLimits;
   readonly #now: () => number;
   #asyncUntil = 0;
+  #slowInARow = 0;
 
-  constructor(slowMs: number, asyncForMs: number, now: () => number = () => performance.now()) {
-    this.#slowMs = slowMs;
-    this.#asyncForMs = asyncForMs;
+  constructor(limits: SyncLimits, now: () => number = () => performance.now()) {
+    this.#limits = limits;
     this.#now = now;
   }
 
@@ -38,19 +47,21 @@ export class SyncWhileFast {
     try {
       return call();
     } finally {
-      const ended = this.#now();
-      if (ended - started > this.#slowMs) this.useThreadPoolFor(this.#asyncForMs);
+      const took = this.#now() - started;
+      this.#slowInARow = took > this.#limits.slowMs ? this.#slowInARow + 1 : 0;
+      if (this.#slowInARow >= this.#limits.slowInARow || took > this.#limits.stuckMs) this.useThreadPoolFor(this.#limits.asyncForMs);
     }
   }
 
   /** Go through the thread pool for the next `ms` (0: decide by timing again). */
   useThreadPoolFor(ms: number): void {
     this.#asyncUntil = this.#now() + ms;
+    this.#slowInARow = 0;
   }
 }
 
 /** One policy for the whole process: a slow disk is slow for every session. */
-export const fileCalls = new SyncWhileFast(SLOW_MS, ASYNC_FOR_MS);
+export const fileCalls = new SyncWhileFast({ slowMs: 2, slowInARow: 3, stuckMs: 50, asyncForMs: 30_000 });
 
 export class MessageFile {
   readonly #fd: number;

@@ -88,20 +88,29 @@ function delivered(text: string): string {
   return text === '' || text.endsWith('\r\n') ? text : `${text}\r\n`;
 }
 
-t.test('file calls go through the thread pool for a while after a synchronous one was slow', async (t) => {
+t.test('file calls go through the thread pool for a while once synchronous ones turn slow', async (t) => {
   let now = 0;
-  const calls = new SyncWhileFast(2, 30_000, () => now);
+  const calls = new SyncWhileFast({ slowMs: 2, slowInARow: 3, stuckMs: 50, asyncForMs: 30_000 }, () => now);
+  const call = (ms: number) => calls.run(() => ((now += ms), 'read'));
   t.ok(calls.sync, 'synchronous at first');
-  t.equal(calls.run(() => ((now += 1), 'read')), 'read', 'the call\'s result');
-  t.ok(calls.sync, 'a fast call keeps them synchronous');
-  calls.run(() => (now += 5));
-  t.notOk(calls.sync, 'after a slow call, the thread pool');
-  now += 29_999;
+  t.equal(call(1), 'read', 'the call\'s result');
+  call(5);
+  call(5);
+  call(1);
+  call(5);
+  t.ok(calls.sync, 'slow calls between fast ones (the process descheduled) keep them synchronous');
+  call(5);
+  call(5);
+  t.notOk(calls.sync, 'three slow calls in a row: the thread pool');
+  now += 29_990;
   t.notOk(calls.sync, 'for the whole period');
-  now += 2;
+  now += 20;
   t.ok(calls.sync, 'then synchronous again');
+  call(60);
+  t.notOk(calls.sync, 'one call stuck for longer than 50 ms is enough');
+  calls.useThreadPoolFor(0);
   t.throws(() => calls.run(() => {
-    now += 3;
+    now += 60;
     throw new Error('EIO');
   }), /EIO/);
   t.notOk(calls.sync, 'a slow call that failed counts too');
