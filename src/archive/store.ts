@@ -9,7 +9,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileDurable, fsyncDir } from '../config/durable.ts';
+import { writeFileDurable } from '../config/durable.ts';
 import { headerOf } from '../bounce/dsn.ts';
 import type { Direction } from '../pipeline/stage.ts';
 import type { FileHead } from '../spool/head.ts';
@@ -64,11 +64,16 @@ export class Archive {
       const days = await this.#scan(); // before the new file exists, so it is counted once
       const day = dayOf(meta.date);
       const dir = join(this.root, day);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (!days.has(day)) await mkdir(dir, { recursive: true, mode: 0o700 });
       const base = `${String(meta.date).padStart(14, '0')}-${meta.id}`;
       const target = join(dir, `${base}.eml`);
       try {
-        await link(messagePath, target); // the spool never rewrites a file, so sharing the inode is safe
+        await link(messagePath, target).catch(async (err: NodeJS.ErrnoException) => {
+          // The day's folder is gone (removed from another process, e.g. the CLI): make it again.
+          if (err.code !== 'ENOENT') throw err;
+          await mkdir(dir, { recursive: true, mode: 0o700 });
+          await link(messagePath, target);
+        }); // the spool never rewrites a file, so sharing the inode is safe
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'EEXIST') throw err;
@@ -76,8 +81,8 @@ export class Archive {
         await copyFile(messagePath, tmp);
         await rename(tmp, target);
       }
-      await writeFileDurable(join(dir, `${base}.json`), JSON.stringify(meta), 0o600);
-      await fsyncDir(dir);
+      // Its folder fsync also makes the link above durable.
+      await writeFileDurable(join(dir, `${base}.json`), JSON.stringify(meta), 0o600, { dirExists: true });
       days.set(day, (days.get(day) ?? 0) + meta.size);
       await this.#prune(limits, meta.date);
     });
