@@ -1,15 +1,18 @@
 // Yubin as measured: the firmware in a child process with the V8 flags it ships with, on a data
 // folder seeded like the tests do. `accept` mode is the edge role whose internal server never
 // answers, so messages stay queued (like Postfix's HOLD); `maildir` mode delivers to a mailbox.
+// What runs is what the image ships: the esbuild bundle (`npm run build`, made afresh once per
+// bench run) with NODE_FLAGS, or the TypeScript sources with `npm run bench -- --source`.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { seed, startChild } from '../../test/support/firmware.ts';
+import { seed, startChild, repo } from '../../test/support/firmware.ts';
+import { NODE_FLAGS } from '../../firmware/node-flags.ts';
 import { Users } from '../../src/accounts/users.ts';
 import { ConfigStore } from '../../src/config/store.ts';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { maildirOf } from '../../src/maildir/maildir.ts';
-import { stopChild, waitForPort } from '../lib/system.ts';
+import { run, stopChild, waitForPort } from '../lib/system.ts';
 import type { SmtpPeer } from './types.ts';
 
 export interface YubinOptions {
@@ -29,6 +32,26 @@ export interface YubinOptions {
   user: string;
   password: string;
   apopSecret: string;
+  /** The bundle the image ships (default), or the sources as `npm start` runs them (`--source`). */
+  build?: YubinBuild;
+}
+
+export type YubinBuild = 'bundle' | 'source';
+
+/** What the bench runs unless told otherwise: `npm run bench -- --source` picks the sources. */
+export const defaultBuild: YubinBuild = process.argv.includes('--source') ? 'source' : 'bundle';
+
+let bundled: Promise<string> | undefined;
+let announced = false;
+/** `npm run build` once per bench run, so the bundle measured is made from the sources checked out. */
+function bundle(): Promise<string> {
+  bundled ??= (async () => {
+    const arch = process.arch === 'arm64' ? 'arm64' : 'x64';
+    const r = await run(process.execPath, [join(repo, 'image/bundle.ts'), '--arch', arch], { timeoutMs: 300_000 });
+    if (r.code !== 0) throw new Error(`npm run build failed: ${(r.stderr || r.stdout).slice(-1000)}`);
+    return join(repo, 'dist', arch, 'yubin.mjs');
+  })();
+  return bundled;
 }
 
 export interface YubinPeer extends SmtpPeer {
@@ -61,8 +84,12 @@ export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
   await new Users(store).setApopSecret(o.user, o.apopSecret);
   store.close();
 
+  const build = o.build ?? defaultBuild;
+  const entry = build === 'bundle' ? await bundle() : undefined;
+  if (!announced) console.error(`bench: Yubin runs ${entry ?? 'from its sources, firmware/yubin.ts'} with ${NODE_FLAGS.join(' ')}`);
+  announced = true;
   const started = performance.now();
-  const fw = await startChild(o.dir, [], 30_000);
+  const fw = await startChild(o.dir, [], 30_000, entry ? { entry } : {});
   await waitForPort(fw.ports.smtp!);
   const startMs = performance.now() - started;
   const queue = join(o.dir, 'spool', 'queue');
