@@ -81,13 +81,7 @@ export class MessageFile {
   }
 
   static open(path: string, expected: number): Promise<MessageFile> {
-    if (fileCalls.sync) {
-      try {
-        return Promise.resolve(new MessageFile(fileCalls.run(() => openSync(path, 'r')), expected));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    }
+    if (fileCalls.sync) return new Promise((resolve) => resolve(new MessageFile(fileCalls.run(() => openSync(path, 'r')), expected)));
     return new Promise((resolve, reject) => {
       open(path, 'r', (err, fd) => (err ? reject(err) : resolve(new MessageFile(fd, expected))));
     });
@@ -109,8 +103,6 @@ export class MessageFile {
   readAhead(): void {
     if (this.#ahead || this.#position > 0) return;
     this.#ahead = this.#read();
-    // Unhandled until read() takes it; a failure is reported then.
-    this.#ahead.catch(() => undefined);
   }
 
   #read(): Promise<Buffer | null> {
@@ -118,16 +110,13 @@ export class MessageFile {
     // One byte past the expected end: a short read then proves the end without another read.
     const length = this.#position < this.#expected ? Math.min(CHUNK, this.#expected - this.#position + 1) : CHUNK;
     const buffer = Buffer.allocUnsafe(length);
-    if (fileCalls.sync) {
-      try {
-        return Promise.resolve(this.#took(buffer, fileCalls.run(() => readSync(this.#fd, buffer, 0, length, this.#position))));
-      } catch (err) {
-        return Promise.reject(err as Error);
-      }
-    }
-    const reading = new Promise<Buffer | null>((resolve, reject) => {
-      read(this.#fd, buffer, 0, length, this.#position, (err, n) => (err ? reject(err) : resolve(this.#took(buffer, n))));
-    });
+    const reading = fileCalls.sync
+      ? new Promise<Buffer | null>((resolve) => resolve(this.#took(buffer, fileCalls.run(() => readSync(this.#fd, buffer, 0, length, this.#position)))))
+      : new Promise<Buffer | null>((resolve, reject) => {
+          read(this.#fd, buffer, 0, length, this.#position, (err, n) => (err ? reject(err) : resolve(this.#took(buffer, n))));
+        });
+    // Handled here, so a read that fails after its session has gone is no unhandled rejection;
+    // whoever awaits the read still gets the error.
     this.#reading = reading.catch(() => undefined);
     return reading;
   }

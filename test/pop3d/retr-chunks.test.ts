@@ -5,12 +5,13 @@
 // pool. Then: a slow client is not buffered for, and the file opened ahead is always closed.
 import t from 'tap';
 import { readdirSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { open, rename, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { maildirOf, uniqueName, ensureMaildir } from '../../src/maildir/maildir.ts';
-import { CHUNK, fileCalls, SyncWhileFast } from '../../src/pop3d/message-file.ts';
+import { CHUNK, fileCalls, MessageFile, SyncWhileFast } from '../../src/pop3d/message-file.ts';
 import { startPop3, addUser, type Pop3Fixture, type Teardown } from './helpers.ts';
 
 /** Exactly `size` octets (at least 62) of CRLF lines of 'x'. */
@@ -151,6 +152,30 @@ for (const mode of ['synchronous reads', 'thread-pool reads'] as const) {
     t.ok(got[8]!.body === body(6), 'S= larger than the file: the file as it is');
     t.equal(got[9]!.status, '+OK message 7 deleted');
     t.equal(got[10]!.status, '-ERR message 7 already deleted', 'a message opened ahead and then deleted is refused');
+  });
+  t.test(`a read that fails is reported to RETR, and unawaited is no unhandled rejection (${mode})`, async (t) => {
+    fileCalls.useThreadPoolFor(mode === 'thread-pool reads' ? Infinity : 0);
+    t.teardown(() => fileCalls.useThreadPoolFor(0));
+    const fx = await mailbox(t);
+    // A folder where a message file should be: open succeeds, read fails (EISDIR).
+    const root = maildirOf(fx.dir, 'alice');
+    await mkdir(join(root, 'new', `${uniqueName('test.example')},S=100`));
+    const unhandled: unknown[] = [];
+    const record = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', record);
+    t.teardown(() => process.off('unhandledRejection', record));
+    const file = await MessageFile.open(join(root, 'new'), 100);
+    const read = file.read();
+    file.close();
+    await new Promise((r) => setTimeout(r, 50));
+    t.same(unhandled, [], 'nobody awaited the failed read, and nothing is unhandled');
+    await t.rejects(read, { code: 'EISDIR' }, 'whoever awaits it gets the error');
+    const got = await session(fx.port, ['RETR 8', 'RETR 7', 'RETR 8', 'STAT']);
+    t.equal(got[0]!.status, '-ERR [SYS/TEMP] The message is no longer in the mailbox');
+    t.ok(got[1]!.body === delivered(MESSAGES[6]!.text), 'the session goes on');
+    t.equal(got[2]!.status, '-ERR [SYS/TEMP] The message is no longer in the mailbox', 'read ahead after RETR 7: the same');
+    t.match(got[3]!.status, /^\+OK 8 /);
+    t.same(unhandled, []);
   });
 }
 
