@@ -73,6 +73,7 @@ export const SENSORS: readonly SensorSpec[] = [
   { key: 'messagesRejected', name: 'Messages rejected', icon: 'mdi:email-remove', state_class: 'total_increasing' },
   { key: 'queueDepth', name: 'Queue depth', icon: 'mdi:tray-full', state_class: 'measurement' },
   { key: 'relaysDenied', name: 'Relays denied', icon: 'mdi:shield-alert', state_class: 'total_increasing' },
+  { key: 'earlyTalkers', name: 'Early talkers refused', icon: 'mdi:account-voice-off', state_class: 'total_increasing' },
   { key: 'authFailures', name: 'Login failures', icon: 'mdi:account-lock', state_class: 'total_increasing' },
   { key: 'viruses', name: 'Viruses found', icon: 'mdi:virus', state_class: 'total_increasing' },
   { key: 'op25bHits', name: 'OP25B blocked', icon: 'mdi:wall-fire', state_class: 'total_increasing' },

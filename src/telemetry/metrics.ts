@@ -8,6 +8,8 @@ export interface Counters {
   messagesOut: number;
   messagesRejected: number;
   relaysDenied: number;
+  /** Clients refused for talking before the greeting (smtp.greetingDelay): spam robots, mostly. */
+  earlyTalkers: number;
   authFailures: number;
   viruses: number;
   op25bHits: number;
@@ -33,7 +35,7 @@ export interface Metrics extends Service {
 
 export function createMetrics(ctx: Context): Metrics {
   const c: Counters = {
-    messagesIn: 0, messagesOut: 0, messagesRejected: 0, relaysDenied: 0, authFailures: 0,
+    messagesIn: 0, messagesOut: 0, messagesRejected: 0, relaysDenied: 0, earlyTalkers: 0, authFailures: 0,
     viruses: 0, op25bHits: 0, deliveryFailures: 0, activeAlerts: 0, queueDepth: 0,
   };
   let queueDepth: (() => number) | undefined;
@@ -51,6 +53,7 @@ export function createMetrics(ctx: Context): Metrics {
         bus.on('message.delivered', () => { c.messagesOut += 1; }),
         bus.on('message.rejected', () => { c.messagesRejected += 1; }),
         bus.on('relay.denied', () => { c.relaysDenied += 1; }),
+        bus.on('smtp.early_talker', () => { c.earlyTalkers += 1; }),
         bus.on('auth.failed', () => { c.authFailures += 1; }),
         bus.on('virus.found', () => { c.viruses += 1; }),
         bus.on('op25b.blocked', (p) => { c.op25bHits += p.count; }),

@@ -51,7 +51,7 @@ t.test('three denied relays light the alert LED (fake sysfs toggles), publish on
   const shown = await board.send({ console: 'show alerts' });
   t.match(shown.out, /^#1 \S+ critical relay-attack 203\.0\.113\.9 ×4 \[ack\] relay attack from 203\.0\.113\.9/, 'show alerts lists it as acknowledged');
   const status = await board.send({ console: 'show status' });
-  t.match(status.out, /guard: 4 relays denied, 0 login failures, 0 viruses, 0 OP25B blocked, 0 active alerts\n/, 'show status counts the attempts');
+  t.match(status.out, /guard: 4 relays denied, 0 early talkers, 0 login failures, 0 viruses, 0 OP25B blocked, 0 active alerts\n/, 'show status counts the attempts');
   t.match(status.out, /mqtt: connected to mqtt:\/\/127\.0\.0\.1:\d+, \d+ sent, 0 waiting, 0 dropped\n/);
   await mq.waitFor((m) => m.topic === `${base}/alert/cleared`, 3000, 'cleared on MQTT');
   const after = await sysfs.sample(LED.alert, 20, 500);

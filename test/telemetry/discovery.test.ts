@@ -58,7 +58,7 @@ t.test('Home Assistant discovery: every payload has the required fields of its e
   await ha.waitFor(() => ha.seen.filter((m) => m.topic.endsWith('/config')).length >= 16, 3000, 'all discovery').catch(() => undefined);
   const configs = ha.seen.filter((m) => m.topic.startsWith('homeassistant/') && m.topic.endsWith('/config'));
   const byComponent = (c: string) => configs.filter((m) => m.topic.startsWith(`homeassistant/${c}/`));
-  t.equal(byComponent('sensor').length, 12, 'a sensor per metric');
+  t.equal(byComponent('sensor').length, 13, 'a sensor per metric');
   t.equal(byComponent('binary_sensor').length, 1, 'one "under attack" binary sensor');
   t.equal(byComponent('event').length, 2, 'alert and alert-cleared event entities');
   t.equal(byComponent('button').length, 1, 'an acknowledge button');

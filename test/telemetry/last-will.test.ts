@@ -41,7 +41,7 @@ t.test('show status lines count what happened on the bus', async (t) => {
   ctx.bus.emit('op25b.blocked', { source: '192.168.1.5', count: 3 });
   const text = formatStatus(await metrics.snapshot(), { enabled: false, connected: false, broker: '', buffered: 0, dropped: 0, inflight: 0, sent: 0 });
   t.match(text, /^mail: 0 received, 0 delivered, 0 rejected, queue 0, 0 delivery failures\n/);
-  t.match(text, /guard: 1 relays denied, 0 login failures, 0 viruses, 3 OP25B blocked, 0 active alerts\n/);
+  t.match(text, /guard: 1 relays denied, 0 early talkers, 0 login failures, 0 viruses, 3 OP25B blocked, 0 active alerts\n/);
   t.match(text, /disk free: \d+\.\d MiB\n/);
   t.match(text, /mqtt: off \(mqtt\.url is empty\)\n$/);
 });

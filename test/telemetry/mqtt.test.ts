@@ -82,13 +82,14 @@ t.test('metrics are published every mqtt.metricsInterval with counters from the 
   ctx.bus.emit('message.delivered', { queueId: 'q1', rcpt: 'x@y.example', route: 'local' });
   ctx.bus.emit('message.rejected', { client: '192.0.2.7', from: '', code: 554, text: 'relay denied' });
   ctx.bus.emit('relay.denied', denied('192.0.2.7'));
+  ctx.bus.emit('smtp.early_talker', { client: '192.0.2.10', listener: 'mta' });
   ctx.bus.emit('auth.failed', { service: 'smtp', client: '192.0.2.8', user: 'root' });
   ctx.bus.emit('virus.found', { client: '192.0.2.9', from: 'a@b.example', signature: 'Eicar-Test-Signature' });
   ctx.bus.emit('op25b.blocked', { source: '192.168.1.23', count: 4 });
   ctx.bus.emit('queue.backlog', { depth: 7 });
   const m = await w.waitFor((x) => (JSON.parse(x.text) as { messagesIn: number }).messagesIn === 2, 4000, 'metrics with 2 in');
   const body = JSON.parse(m.text) as Record<string, number | null>;
-  t.match(body, { messagesIn: 2, messagesOut: 1, messagesRejected: 1, relaysDenied: 1, authFailures: 1, viruses: 1, op25bHits: 4, queueDepth: 7, activeAlerts: 2 });
+  t.match(body, { messagesIn: 2, messagesOut: 1, messagesRejected: 1, relaysDenied: 1, earlyTalkers: 1, authFailures: 1, viruses: 1, op25bHits: 4, queueDepth: 7, activeAlerts: 2 });
   t.ok(body.rssBytes! > 10 * 1024 * 1024, 'RSS is the real process size');
   t.ok(body.uptimeSeconds! >= 0);
   t.ok(body.diskFreeBytes! > 0, 'disk free of the data folder');
