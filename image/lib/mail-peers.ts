@@ -9,7 +9,8 @@ export async function sendOverSmtp(port: number, message: { from: string; to: st
     host: '127.0.0.1', port, secure: false, name: 'outside.test',
     // The board's certificate is self-signed until the admin installs one.
     tls: { rejectUnauthorized: false },
-    connectionTimeout: 20_000, greetingTimeout: 20_000, socketTimeout: 30_000,
+    // Generous: under TCG on a loaded machine the first message took 40 s (modules loaded at first use).
+    connectionTimeout: 60_000, greetingTimeout: 60_000, socketTimeout: 120_000,
   });
   try {
     const info = await transport.sendMail(message);
@@ -40,7 +41,7 @@ class Pop3Lines {
     socket.on('error', (e) => (this.#closed = e));
   }
 
-  async line(timeoutMs = 20_000): Promise<string> {
+  async line(timeoutMs = 60_000): Promise<string> {
     const deadline = performance.now() + timeoutMs;
     for (;;) {
       const at = this.#buffer.indexOf('\r\n');
@@ -85,7 +86,7 @@ export async function fetchWithApop(port: number, user: string, secret: string):
   const socket = await new Promise<Socket>((resolve, reject) => {
     const s = connect({ host: '127.0.0.1', port }, () => resolve(s));
     s.once('error', reject);
-    s.setTimeout(30_000, () => s.destroy(new Error('POP3 socket idle for 30 s')));
+    s.setTimeout(90_000, () => s.destroy(new Error('POP3 socket idle for 90 s')));
   });
   try {
     const pop = new Pop3Lines(socket);
