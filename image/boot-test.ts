@@ -209,7 +209,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
     await step('reboot (hard reset) comes back to ready', async () => {
       await theVm.reset();
       const start = performance.now();
-      // The data file system replays its journal after the power cut: allow more than the first boot.
+      // A reboot was seen to take over twice the first boot on a loaded machine without KVM.
       const m = await theVm.waitFor(/yubin: ready[^\r\n]*/, tcgReadyS * 1500);
       return `${((performance.now() - start) / 1000).toFixed(1)} s reset-to-ready: ${m[0].trim()}`;
     });
