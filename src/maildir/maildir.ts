@@ -53,7 +53,8 @@ export function parseName(file: string): { base: string; size: number | null } {
 
 // Digit runs compare as numbers: the microseconds in "M<usec>" are not zero-padded (here or in
 // Dovecot's names), so plain string order would put M96919 after M129838 of the same second.
-const nameOrder = new Intl.Collator('en', { numeric: true });
+// Made at first use: a collator loads ~3 MiB of ICU data, which an idle board need not hold.
+let nameOrder: Intl.Collator | undefined;
 
 /** Messages in new/ and cur/, oldest first (by name: names start with the delivery time). */
 export async function listMessages(root: string): Promise<MaildirEntry[]> {
@@ -72,7 +73,8 @@ export async function listMessages(root: string): Promise<MaildirEntry[]> {
       out.push({ file, dir, base, size: size ?? (await stat(join(root, dir, file))).size });
     }
   }
-  return out.sort((a, b) => nameOrder.compare(a.base, b.base));
+  const order = (nameOrder ??= new Intl.Collator('en', { numeric: true }));
+  return out.sort((a, b) => order.compare(a.base, b.base));
 }
 
 /** Bytes in the mailbox, for quota. */
