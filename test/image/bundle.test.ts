@@ -29,6 +29,6 @@ for (const arch of ['x64', 'arm64'] as Arch[]) {
       env: { ...process.env, QEMU_LD_PREFIX: '/usr/aarch64-linux-gnu' },
     });
     const seen = JSON.parse(stdout) as Record<string, string>;
-    t.same(seen, { gpio: 'function', serialport: 'function', arch, node: `v${result.nodeVersion}` });
+    t.same(seen, { gpio: 'function', serialport: 'function', mqtt: 'function', mailauth: 'function', arch, node: `v${result.nodeVersion}` });
   });
 }
