@@ -12,6 +12,7 @@ import type { Entry, ZipFile } from 'yauzl';
 import { newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
 import { sniff, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from '../encrypted/detect.ts';
 import type { FileHead } from '../spool/head.ts';
+import { writeAll } from '../config/durable.ts';
 
 export type EncryptedKind = 'zip' | 'pdf' | 'office' | 'pgp-inline' | 'pgp-mime' | 'smime';
 
@@ -278,16 +279,6 @@ class PartScan extends Writable {
   data(): PartData | null {
     if (this.#path) return { kind: 'file', path: this.#path };
     return this.#keep ? { kind: 'memory', bytes: Buffer.concat(this.#chunks, this.#kept) } : null;
-  }
-}
-
-/** A short write is not an error until nothing at all is written (a full disk). */
-async function writeAll(file: FileHandle, bytes: Buffer): Promise<void> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await file.write(bytes, done, bytes.length - done);
-    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    done += bytesWritten;
   }
 }
 

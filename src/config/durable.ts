@@ -1,7 +1,7 @@
 // Durable small-file writes: lowdb's own adapter renames without fsync, so a power cut can
 // leave an empty file. We write a temp file, fsync it, rename it over the old one, then fsync
 // the folder so the rename itself is on disk. Readers see the old file or the new, never half.
-import { open, rename, mkdir, unlink } from 'node:fs/promises';
+import { open, rename, mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -73,4 +73,17 @@ export async function writeFileDurable(path: string, data: string | Uint8Array, 
     throw err;
   }
   await syncDirShared(dir);
+}
+
+/**
+ * Write all of `bytes` at `position` (or at the file's own position). A nearly full disk answers
+ * with a short write before ENOSPC: ignoring its count put truncated messages into mailboxes.
+ */
+export async function writeAll(file: FileHandle, bytes: Uint8Array, position: number | null = null): Promise<void> {
+  let done = 0;
+  while (done < bytes.length) {
+    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position === null ? null : position + done);
+    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    done += bytesWritten;
+  }
 }

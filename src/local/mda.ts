@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { Writable } from 'node:stream';
-import type { FileHandle } from 'node:fs/promises';
+import { writeAll } from '../config/durable.ts';
 import { maildirOf, deliver, hasMessage, parseName } from '../maildir/maildir.ts';
 import { mailboxUsage, addedToMailbox } from '../maildir/usage.ts';
 import type { Context } from '../context.ts';
@@ -48,14 +48,16 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
     if ((await mailboxUsage(root)) >= quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
   }
   const name = await deliver(root, base, async (file) => {
-    let position = await writeAll(file, Buffer.from(head), 0);
+    const headBytes = Buffer.from(head);
+    await writeAll(file, headBytes, 0);
+    let position = headBytes.length;
     // Streamed from the spool file: the message is never held whole.
     await pipeline(
       createReadStream(path, { highWaterMark: 64 * 1024 }),
       new Writable({
         write(chunk: Buffer, _enc, done) {
-          writeAll(file, chunk, position).then((next) => {
-            position = next;
+          writeAll(file, chunk, position).then(() => {
+            position += chunk.length;
             done();
           }, done);
         },
@@ -65,18 +67,4 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   addedToMailbox(root, parseName(name).size ?? 0);
   ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpt.address, route: 'local' });
   return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}` };
-}
-
-/**
- * Write all of `bytes` at `position`; returns the position after them. A nearly full disk answers
- * with a short write before ENOSPC: ignoring its count put truncated messages into mailboxes.
- */
-async function writeAll(file: FileHandle, bytes: Buffer, position: number): Promise<number> {
-  let done = 0;
-  while (done < bytes.length) {
-    const { bytesWritten } = await file.write(bytes, done, bytes.length - done, position + done);
-    if (bytesWritten === 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    done += bytesWritten;
-  }
-  return position + done;
 }
