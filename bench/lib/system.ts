@@ -2,9 +2,13 @@
 // deadline, and the RSS of a whole process tree (a peer's master and every worker it forks).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readdir, readFile, mkdtemp } from 'node:fs/promises';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../test/support/ports.ts';
+
+// Peers that cannot listen on port 0 and report it (Postfix, Dovecot, Haraka) get a free port.
+export { freePort };
 
 export interface RunResult {
   code: number;
@@ -43,20 +47,6 @@ export async function ensurePackages(packages: string[]): Promise<void> {
   await run('sh', ['-c', 'command -v doveadm >/dev/null && doveadm stop || true']);
 }
 
-/**
- * A port that was free a moment ago. Peers that cannot listen on port 0 and report it (Postfix,
- * Dovecot, Haraka) get one of these; the race with other users of the machine is small.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** Wait until a TCP port accepts connections; returns the milliseconds it took. */
 export async function waitForPort(port: number, timeoutMs = 20_000, host = '127.0.0.1'): Promise<number> {

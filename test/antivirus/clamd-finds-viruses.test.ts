@@ -8,19 +8,12 @@ import { join } from 'node:path';
 import { antivirusStage } from '../../src/antivirus/stage.ts';
 import { quarantineHook, Quarantine } from '../../src/quarantine/store.ts';
 import { contentContext, spooled, compose } from '../quarantine/fixture.ts';
+import { freePort } from '../support/ports.ts';
 
 const run = promisify(execFile);
 // The EICAR test file (eicar.org): harmless, recognised by every scanner.
 const EICAR = 'X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*';
 const SIGNATURE = 'Yubin.Test.EICAR.UNOFFICIAL';
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const port = (server.address() as { port: number }).port;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function ping(socketPath: string): Promise<boolean> {
   return new Promise((resolve) => {
