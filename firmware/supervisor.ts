@@ -8,8 +8,8 @@ import { EventBus } from '../src/events/bus.ts';
 import { Leases } from '../src/policy/leases.ts';
 import { stderrLogger, type Context, type Logger, type Service } from '../src/context.ts';
 import { Spool } from '../src/spool/spool.ts';
-import { Qmgr } from '../src/qmgr/qmgr.ts';
-import { createMailboxDeliverer } from '../src/local/mda.ts';
+import type { Qmgr } from '../src/qmgr/qmgr.ts';
+import { createQueueStation } from './queue-station.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
 import { loadCertificate } from '../src/tls/certificate.ts';
 import { stages } from '../src/pipeline/stages.ts';
@@ -26,8 +26,6 @@ import { createFirewallService } from '../board/firewall/service.ts';
 import { createConsoleService } from './console/service.ts';
 import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
-import { createOutbound } from '../src/outbound/deliverer.ts';
-import { attachBounces } from '../src/bounce/service.ts';
 import { createHoldService } from '../src/hold/service.ts';
 import type { CommandHooks } from './commands/types.ts';
 
@@ -83,13 +81,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   // The mail flow: spool → queue manager → delivery agents; listeners last.
   const tls = await loadCertificate(dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
   const spool = new Spool(dataDir);
-  const outbound = createOutbound(ctx, { messagePath: (id) => spool.messagePath(id) });
-  const qmgr = new Qmgr(ctx, spool, {
-    mailbox: createMailboxDeliverer(ctx, (id) => spool.messagePath(id)),
-    remote: outbound.remote,
-    internal: outbound.internal,
-  });
-  attachBounces(qmgr, { ctx, spool });
+  const qmgr = createQueueStation(ctx, spool);
   const hold = createHoldService({ ctx, spool, qmgr });
   metrics.setQueueDepthSource(() => qmgr.depth());
   const health = createHealthWatch(ctx, { queueDepth: () => qmgr.depth() });
