@@ -4,7 +4,7 @@
 // once for every rename of the round instead of once per message. A job's promise settles only
 // after its files and its renames are durable, so "250 queued" still means on disk.
 import { rename } from 'node:fs/promises';
-import { fsyncDir, fsyncFile } from '../config/durable.ts';
+import { syncDirShared, fsyncFile } from '../config/durable.ts';
 
 export interface CommitJob {
   /** Files whose bytes must be durable before they are renamed. */
@@ -58,7 +58,7 @@ export class GroupCommit {
     );
     const renamed = round.filter((_, i) => done[i]!.status === 'fulfilled');
     let dirError: unknown = null;
-    if (renamed.length > 0) await fsyncDir(this.#dir).catch((err: unknown) => (dirError = err));
+    if (renamed.length > 0) await syncDirShared(this.#dir).catch((err: unknown) => (dirError = err));
     round.forEach((w, i) => {
       const outcome = done[i]!;
       if (outcome.status === 'rejected') w.reject(outcome.reason);
