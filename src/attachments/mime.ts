@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import type { FileHead } from '../spool/head.ts';
 import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
+import { withSyncLines } from './splitter.ts';
 
 export interface MimeHeaders {
   /** Full header lines ("Name: value", folds kept) of one field name. */
@@ -52,10 +53,14 @@ let loaded: MailsplitModule | undefined;
 function mailsplit(): MailsplitModule {
   return (loaded ??= createRequire(import.meta.url)('mailsplit') as MailsplitModule);
 }
+let Splitter: MailsplitModule['Splitter'] | undefined;
 
-/** Limits keep a hostile message from growing the parser: 64 KiB per header block, 500 parts. */
+/**
+ * Limits keep a hostile message from growing the parser: 64 KiB per header block, 500 parts.
+ * The splitter walks each chunk's lines in one go (splitter.ts says why).
+ */
 export function newSplitter(): Transform {
-  const { Splitter } = mailsplit();
+  Splitter ??= withSyncLines(mailsplit().Splitter);
   return new Splitter({ maxHeadSize: 64 * 1024, maxChildNodes: 500 });
 }
 
