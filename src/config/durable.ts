@@ -3,7 +3,7 @@
 // the folder so the rename itself is on disk. Readers see the old file or the new, never half.
 import { open, rename, mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../spool/random-hex.ts';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
@@ -57,7 +57,7 @@ export async function fsyncFile(path: string): Promise<void> {
 export async function writeFileDurable(path: string, data: string | Uint8Array, mode = 0o600, options: { dirExists?: boolean } = {}): Promise<void> {
   const dir = dirname(path);
   if (!options.dirExists) await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = join(dir, `.${basename(path)}.${randomHex(4)}.tmp`);
   const handle = await open(tmp, 'w', mode);
   try {
     try {

@@ -3,7 +3,7 @@
 // file size. Names carry ",S=<bytes>" (as Dovecot does) so quota and STAT need no reads.
 import { mkdir, open, rename, unlink, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from '../spool/random-hex.ts';
 import { syncDirShared } from '../config/durable.ts';
 
 export const SUBDIRS = ['tmp', 'new', 'cur'] as const;
@@ -29,7 +29,7 @@ export function uniqueName(host: string): string {
   counter = (counter + 1) % 1_000_000;
   // '/' and ':' are not allowed in host part (spec); replace them.
   const safeHost = host.replace(/\//g, '\\057').replace(/:/g, '\\072');
-  return `${sec}.M${usec}P${process.pid}Q${counter}R${randomBytes(4).toString('hex')}.${safeHost}`;
+  return `${sec}.M${usec}P${process.pid}Q${counter}R${randomHex(4)}.${safeHost}`;
 }
 
 export interface MaildirEntry {

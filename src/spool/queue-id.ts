@@ -1,8 +1,8 @@
 // Queue IDs: sortable by time, unique without coordination, safe as file names and in headers.
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.ts';
 
 export function newQueueId(now = Date.now()): string {
-  return now.toString(36).toUpperCase().padStart(9, '0') + randomBytes(5).toString('hex').toUpperCase();
+  return now.toString(36).toUpperCase().padStart(9, '0') + randomHex(5).toUpperCase();
 }
 
 export function isQueueId(text: string): boolean {

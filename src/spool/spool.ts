@@ -8,7 +8,7 @@
 // queue/ without its JSON was never acknowledged (crash mid-commit) and is removed on recovery.
 // The JSON is removed before the message file when every recipient is done.
 import { mkdir, rename, unlink, readdir, readFile, writeFile, open, type FileHandle } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { randomHex } from './random-hex.ts';
 import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileDurable, syncDirShared } from '../config/durable.ts';
@@ -70,7 +70,7 @@ export class Spool {
    * durable, then renamed into queue/, then queue/ fsync'd; resolves only when all of it is.
    */
   async commitGrouped(entry: QueueEntry, messageFile: string, windowMs: number): Promise<void> {
-    const entryTmp = join(this.queueDir, `.${entry.id}.json.${randomBytes(4).toString('hex')}.tmp`);
+    const entryTmp = join(this.queueDir, `.${entry.id}.json.${randomHex(4)}.tmp`);
     await writeFile(entryTmp, JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
     this.#group ??= new GroupCommit(this.queueDir);
     try {
