@@ -32,6 +32,16 @@ const serialportBesideBundle: Plugin = {
   },
 };
 
+// smtp-server's one use of nodemailer/lib/shared, getLogger, from a file of ours: the real module
+// would put node:http and node:https in the bundle's static imports (image/shims/nodemailer-shared.ts).
+const smtpServerLogger: Plugin = {
+  name: 'smtp-server-logger',
+  setup(b) {
+    b.onResolve({ filter: /^nodemailer\/lib\/shared$/ }, (args) =>
+      args.importer.includes('/node_modules/smtp-server/') ? { path: `${repoRoot}/image/shims/nodemailer-shared.ts` } : undefined);
+  },
+};
+
 // Two things our sources do at run time that a bundle cannot: load a CommonJS package with
 // createRequire(import.meta.url)('name') (made require('name'), which esbuild bundles), and read
 // a package.json beside the source (inlined at build time: only name and version).
@@ -84,7 +94,7 @@ export async function bundleFirmware(options: BundleOptions): Promise<BundleResu
     minifySyntax: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [serialportBesideBundle, sourceFixups],
+    plugins: [serialportBesideBundle, smtpServerLogger, sourceFixups],
   });
   // `bindings` finds the addon's root by looking for a package.json beside the calling file.
   await writeFile(`${out}/package.json`, JSON.stringify({ name: 'yubin-firmware', private: true, type: 'module' }, null, 2) + '\n');

@@ -1,9 +1,17 @@
 // One SMTP client session with one server address, carrying one message to every recipient of a
 // group (RFC 5321 §3.3). The wire is nodemailer's SMTP client: it dot-stuffs and writes CRLF line
 // ends (§4.5.2); the message streams from the spool file, never whole in memory.
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { createRequire } from 'node:module';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { Readable } from 'node:stream';
 import type { DeliveryResult } from '../qmgr/deliverer.ts';
+
+// Required, not imported: nodemailer's ES module build imports node:http and node:https statically,
+// and esbuild hoists such imports to the top of the bundle, so an idle board loaded them (undici,
+// http2 and their kin came with node:http's namespace: ~2.6 MiB of idle RSS). Its CommonJS build
+// requires them when this file is first loaded (the first delivery). The call keeps the literal
+// form image/bundle.ts rewrites to a bundled require().
+const SMTPClient = createRequire(import.meta.url)('nodemailer/lib/smtp-connection') as typeof SMTPConnection;
 
 export type TlsMode = 'opportunistic' | 'required' | 'implicit';
 
@@ -48,7 +56,7 @@ interface SmtpError extends Error {
 
 export async function runSession(target: SessionTarget, options: SessionOptions, envelope: Envelope, message: () => Readable): Promise<SessionOutcome> {
   const where = `${target.name} [${target.address}]`;
-  const conn = new SMTPConnection({
+  const conn = new SMTPClient({
     host: target.address,
     port: target.port,
     name: options.heloName,

@@ -1,6 +1,6 @@
 // `npm run build` output must run on the board's Node with its native addons, for each CPU.
 import t from 'tap';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { mkdtemp, rm, readdir, readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFile } from 'node:child_process';
@@ -32,3 +32,15 @@ for (const arch of ['x64', 'arm64'] as Arch[]) {
     t.same(seen, { gpio: 'function', serialport: 'function', mqtt: 'function', mailauth: 'function', arch, node: `v${result.nodeVersion}` });
   });
 }
+
+// esbuild hoists a bundled ES module's imports of Node's own modules to the top of the bundle, so
+// an `import http from 'node:http'` anywhere (nodemailer's ES build did it) runs at start, however
+// lazily its module is loaded: node:http's namespace brought undici, http2 and worker_threads,
+// ~4 MiB of idle RSS with node:https. The firmware requires them at first use instead.
+t.test('the firmware bundle does not import node:http or node:https at start', { timeout: 240_000 }, async (t) => {
+  const out = await mkdtemp(`${tmpdir()}/yubin-bundle-`);
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  await bundleFirmware({ target: targets.x64, entry: new URL('../../firmware/yubin.ts', import.meta.url).pathname, out });
+  const source = await readFile(`${out}/yubin.mjs`, 'utf8');
+  t.same(source.match(/\bimport\s*[\w{][^;]*?from\s*["']node:https?["']/g) ?? [], []);
+});
