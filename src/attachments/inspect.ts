@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Writable, type Transform } from 'node:stream';
+import { Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Entry, ZipFile } from 'yauzl';
 import { newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
@@ -96,12 +96,13 @@ export async function inspectMessage(path: string, limits: InspectLimits, head?:
   }
 }
 
-const readableOf = (data: PartData): Readable => (data.kind === 'memory' ? Readable.from([data.bytes]) : createReadStream(data.path));
-
 async function walkMessage(source: PartData, limits: InspectLimits, scratch: Scratch, depth: number): Promise<Inspection> {
   const result: Inspection = { parts: [], signed: null, encrypted: null };
   const splitter = newSplitter();
-  const feeding = pipeline(readableOf(source), splitter);
+  // Bytes in memory (most messages) are written in: a stream pipeline costs ~30 us per message.
+  let feeding = Promise.resolve();
+  if (source.kind === 'memory') splitter.end(source.bytes);
+  else feeding = pipeline(createReadStream(source.path), splitter);
   let current: { node: MimeNode; decoder: Transform; done: Promise<void> } | null = null;
   const finished: Array<{ node: MimeNode; scan: PartScan }> = [];
 
