@@ -1,6 +1,7 @@
 // `npm run build [-- --arch x64|arm64] [--entry FILE] [--out DIR]`: the firmware as a few files
-// for the board: yubin.mjs (all JavaScript, bundled by esbuild), package.json, and the two native
-// addons built or picked for the target CPU. Default: dist/<arch>/ from firmware/yubin.ts.
+// for the board: yubin.mjs and the chunks it loads at first use (all JavaScript, bundled by
+// esbuild), package.json, and the two native addons built or picked for the target CPU.
+// Default: dist/<arch>/ from firmware/yubin.ts.
 import { build, type Plugin } from 'esbuild';
 import { mkdir, rm, writeFile, stat, readFile } from 'node:fs/promises';
 import { parseArch, option, targets, repoRoot, type Target } from './lib/targets.ts';
@@ -42,6 +43,29 @@ const smtpServerLogger: Plugin = {
   },
 };
 
+// Code splitting puts a package loaded with import() in a chunk of its own, read at first use: an
+// idle board holds ~1.2 MiB of source text instead of the whole 4.4 MiB bundle (V8 keeps a script's
+// source for lazy compilation). Such a chunk of a CommonJS package has a default export only (its
+// module.exports), so the firmware takes them as (await import('mqtt')).default, which means the
+// same under Node without a bundle; this check fails the build on a named import that would be
+// undefined on the board only (`connect is not a function` once a broker is set).
+const namedDynamicImport = /(\{[^{}]*\}|[\w$]+)\s*=\s*await import\((['"])([^'"]+)\2\)(\.default)?/g;
+const dynamicImportsTakeDefault: Plugin = {
+  name: 'dynamic-imports-take-default',
+  setup(b) {
+    b.onLoad({ filter: /\.ts$/ }, async (args) => {
+      if (args.path.includes('/node_modules/')) return undefined;
+      const source = await readFile(args.path, 'utf8');
+      for (const m of source.matchAll(namedDynamicImport)) {
+        const [, binding, , spec, dotDefault] = m;
+        if (/^(\.|\/|node:)/.test(spec!) || dotDefault || /^\{\s*default\s*:\s*[\w$]+\s*\}$/.test(binding!)) continue;
+        throw new Error(`${args.path}: take (await import('${spec}')).default: a package's chunk in the bundle has a default export only`);
+      }
+      return undefined;
+    });
+  },
+};
+
 // Two things our sources do at run time that a bundle cannot: load a CommonJS package with
 // createRequire(import.meta.url)('name') (made require('name'), which esbuild bundles), and read
 // a package.json beside the source (inlined at build time: only name and version).
@@ -76,14 +100,19 @@ export interface BundleResult {
   nodeVersion: string;
 }
 
-/** Bundle `entry` into `out`/yubin.mjs and put the target's native addons beside it. */
+/** Bundle `entry` into `out`/yubin.mjs (and the chunks it loads at first use) and put the target's native addons beside it. */
 export async function bundleFirmware(options: BundleOptions): Promise<BundleResult> {
   const { target, entry, out } = options;
   await rm(out, { recursive: true, force: true });
   await mkdir(out, { recursive: true });
   await build({
     entryPoints: [entry],
-    outfile: `${out}/yubin.mjs`,
+    outdir: out,
+    entryNames: 'yubin',
+    outExtension: { '.js': '.mjs' },
+    // Chunks beside yubin.mjs: the banner's __dirname and the addons' lookups stay as they were.
+    splitting: true,
+    chunkNames: '[name]-[hash]',
     bundle: true,
     platform: 'node',
     format: 'esm',
@@ -94,7 +123,7 @@ export async function bundleFirmware(options: BundleOptions): Promise<BundleResu
     minifySyntax: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [serialportBesideBundle, smtpServerLogger, sourceFixups],
+    plugins: [serialportBesideBundle, smtpServerLogger, dynamicImportsTakeDefault, sourceFixups],
   });
   // `bindings` finds the addon's root by looking for a package.json beside the calling file.
   await writeFile(`${out}/package.json`, JSON.stringify({ name: 'yubin-firmware', private: true, type: 'module' }, null, 2) + '\n');

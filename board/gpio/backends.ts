@@ -53,7 +53,7 @@ export async function gpioBackend(p: BoardProfile, gpioRoot: string, log: Logger
   const roles = rolesOf(p);
   if (roles.length === 0) return { roles, show() {}, async close() {} };
   const chip = await findChip(gpioRoot, p.chipLabels, p.name);
-  const { Gpio } = await import('onoff');
+  const { Gpio } = (await import('onoff')).default;
   if (!Gpio.accessible) {
     throw new Error('board.leds: /sys/class/gpio/export is not writable (no sysfs GPIO in this kernel, or not root); use board.leds=simulated');
   }

@@ -37,7 +37,7 @@ export async function keysFor(dataDir: string, domain: string, allowed: readonly
 export async function signFile(path: string, keys: readonly DkimKey[], canonicalization: string): Promise<string[]> {
   if (keys.length === 0) return [];
   // mailauth costs ~30 MiB of RSS: loaded with the first message signed, never without keys.
-  const { dkimSign } = await import('mailauth');
+  const { dkimSign } = (await import('mailauth')).default;
   const stream = createReadStream(path, { highWaterMark: 64 * 1024 });
   try {
     const res = await dkimSign(stream, {

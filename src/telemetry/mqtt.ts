@@ -140,7 +140,7 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
     }
     if (client) return;
     // MQTT.js (several MiB of RSS) is loaded only when a broker is configured.
-    const { connect } = await import('mqtt');
+    const { connect } = (await import('mqtt')).default;
     tp = topics(get('mqtt.topicPrefix'), get('mqtt.discoveryPrefix'), get('hostname'));
     const [ca, cert, key] = await Promise.all([
       readPem('mqtt.ca', get('mqtt.ca')), readPem('mqtt.cert', get('mqtt.cert')), readPem('mqtt.key', get('mqtt.key')),
