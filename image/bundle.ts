@@ -4,6 +4,7 @@
 // Default: dist/<arch>/ from firmware/yubin.ts.
 import { build, type Plugin } from 'esbuild';
 import { mkdir, rm, writeFile, stat, readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { parseArch, option, targets, repoRoot, type Target } from './lib/targets.ts';
 import { nodeRuntime, type NodeRuntime } from './lib/node-runtime.ts';
 import { installAddons, serialportRoot } from './lib/addons.ts';
@@ -66,6 +67,21 @@ const dynamicImportsTakeDefault: Plugin = {
   },
 };
 
+// Packages the firmware require()s at first use, each bundled into a CommonJS file of its own
+// beside yubin.mjs: require() is synchronous, so they cannot be chunks, and in yubin.mjs's static
+// graph their source text would be held from the start (mailsplit with its own libmime, iconv-lite
+// and encoding-japanese: 0.95 MiB, src/attachments/mime.ts loads it with the first message parsed).
+const requiredAtFirstUse = ['mailsplit'];
+const requiredFilesBeside: Plugin = {
+  name: 'required-files-beside',
+  setup(b) {
+    b.onResolve({ filter: new RegExp(`^(${requiredAtFirstUse.join('|')})$`) }, (args) => {
+      if (args.kind !== 'require-call') throw new Error(`${args.importer}: ${args.path} is bundled as ./${args.path}.cjs, for require() only`);
+      return { path: `./${args.path}.cjs`, external: true };
+    });
+  },
+};
+
 // Two things our sources do at run time that a bundle cannot: load a CommonJS package with
 // createRequire(import.meta.url)('name') (made require('name'), which esbuild bundles), and read
 // a package.json beside the source (inlined at build time: only name and version).
@@ -123,8 +139,22 @@ export async function bundleFirmware(options: BundleOptions): Promise<BundleResu
     minifySyntax: true,
     legalComments: 'none',
     logLevel: 'warning',
-    plugins: [serialportBesideBundle, smtpServerLogger, dynamicImportsTakeDefault, sourceFixups],
+    plugins: [serialportBesideBundle, smtpServerLogger, requiredFilesBeside, dynamicImportsTakeDefault, sourceFixups],
   });
+  for (const name of requiredAtFirstUse) {
+    await build({
+      entryPoints: [createRequire(import.meta.url).resolve(name)],
+      outfile: `${out}/${name}.cjs`,
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node24',
+      minifyWhitespace: true,
+      minifySyntax: true,
+      legalComments: 'none',
+      logLevel: 'warning',
+    });
+  }
   // `bindings` finds the addon's root by looking for a package.json beside the calling file.
   await writeFile(`${out}/package.json`, JSON.stringify({ name: 'yubin-firmware', private: true, type: 'module' }, null, 2) + '\n');
   const runtime = options.runtime ?? (await nodeRuntime(target));

@@ -24,7 +24,7 @@ for (const arch of ['x64', 'arm64'] as Arch[]) {
     const runtime = await nodeRuntime(target);
     const result = await bundleFirmware({ target, entry: probe, out, runtime });
     const files = (await readdir(out)).filter((f) => !/^[\w-]+-[A-Z0-9]{8}\.mjs$/.test(f)).sort();
-    t.same(files, ['build', 'package.json', 'serialport', 'yubin.mjs'], 'a few files: bundle and its chunks, package.json, addons (serialport in a root of its own)');
+    t.same(files, ['build', 'mailsplit.cjs', 'package.json', 'serialport', 'yubin.mjs'], 'a few files: bundle and its chunks, mailsplit required at first use, package.json, addons (serialport in a root of its own)');
     t.ok((await readdir(out)).some((f) => f.startsWith('mailauth-')), 'mailauth in a chunk of its own, read at first use');
     const { stdout } = await exec(`${runtime.dir}/bin/node`, [`${out}/yubin.mjs`], {
       timeout: 60_000,
