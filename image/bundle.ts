@@ -3,7 +3,7 @@
 // esbuild), package.json, and the two native addons built or picked for the target CPU.
 // Default: dist/<arch>/ from firmware/yubin.ts.
 import { build, type Plugin } from 'esbuild';
-import { mkdir, rm, writeFile, stat, readFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile, stat, readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { parseArch, option, targets, repoRoot, type Target } from './lib/targets.ts';
 import { nodeRuntime, type NodeRuntime } from './lib/node-runtime.ts';
@@ -112,6 +112,7 @@ export interface BundleOptions {
 
 export interface BundleResult {
   out: string;
+  /** yubin.mjs, its chunks and the required-at-first-use files together. */
   bundleBytes: number;
   nodeVersion: string;
 }
@@ -159,7 +160,9 @@ export async function bundleFirmware(options: BundleOptions): Promise<BundleResu
   await writeFile(`${out}/package.json`, JSON.stringify({ name: 'yubin-firmware', private: true, type: 'module' }, null, 2) + '\n');
   const runtime = options.runtime ?? (await nodeRuntime(target));
   await installAddons(target, runtime, out);
-  return { out, bundleBytes: (await stat(`${out}/yubin.mjs`)).size, nodeVersion: runtime.version };
+  let bundleBytes = 0;
+  for (const f of await readdir(out)) if (/\.[cm]js$/.test(f)) bundleBytes += (await stat(`${out}/${f}`)).size;
+  return { out, bundleBytes, nodeVersion: runtime.version };
 }
 
 if (import.meta.main) {
@@ -169,7 +172,7 @@ if (import.meta.main) {
     const entry = option(argv, '--entry') ?? `${repoRoot}/firmware/yubin.ts`;
     const out = option(argv, '--out') ?? `${repoRoot}/dist/${target.arch}`;
     const result = await bundleFirmware({ target, entry, out });
-    console.log(`build: ${result.out}/yubin.mjs ${(result.bundleBytes / 1024).toFixed(0)} KiB for linux-${target.arch}, native addons for Node ${result.nodeVersion}`);
+    console.log(`build: ${result.out}/yubin.mjs and its chunks, ${(result.bundleBytes / 1024).toFixed(0)} KiB of JavaScript for linux-${target.arch}, native addons for Node ${result.nodeVersion}`);
   } catch (err) {
     console.error(`build: ${(err as Error).message}`);
     process.exitCode = 1;
