@@ -146,9 +146,13 @@ async function main(target: Target, argv: string[]): Promise<number> {
     if (target.arch === 'arm64') {
       await step('board defaults seeded on first boot', async () =>
         ports.get('smtp') === 25 ? `smtp=25 from the seeded config.json` : fail(`ready line shows smtp=${ports.get('smtp')}, not the board's 25`));
-      await rssStep(theVm);
+      await rssStep(theVm, 'idle');
       return finish();
     }
+
+    // Idle as the bench measures it on the host: every service up, before the first mail (the first
+    // message loads what is loaded at first use: the MIME parser, the sender checks).
+    await rssStep(theVm, 'idle');
 
     const subject = `boot test ${randomBytes(4).toString('hex')}`;
     await step('SMTP: an outside client sends a message to a local mailbox', async () => {
@@ -191,7 +195,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
       return `show status answered: ${status.slice(0, 2).join(' | ')}`;
     });
 
-    await rssStep(theVm);
+    await rssStep(theVm, 'after-mail');
 
     // Persistence: committed config and delivered mail survive a power cut and reboot.
     const hostnameAfter = `persist-${randomBytes(3).toString('hex')}.yubin.test`;
@@ -233,9 +237,13 @@ const rssTargetMiB = 50;
 /** Above this the step fails: the V8 heap cap of the unit (--max-old-space-size=128), a leak. */
 const rssFailMiB = 128;
 
-/** Idle resident memory of the firmware, read from the image's yubin.report lines. */
-async function rssStep(vm: Vm): Promise<void> {
-  await step(`firmware idle RSS inside the image (target ≤ ${rssTargetMiB} MiB)`, async () => {
+/**
+ * Resident memory of the firmware, read from the image's yubin.report lines: `idle` before the
+ * first mail (the figure the target is for), or `after-mail` once a message came in and was fetched.
+ */
+async function rssStep(vm: Vm, when: 'idle' | 'after-mail'): Promise<void> {
+  const name = when === 'idle' ? `firmware idle RSS inside the image, before the first mail (target ≤ ${rssTargetMiB} MiB)` : 'firmware RSS after the first mail and a POP3 fetch';
+  await step(name, async () => {
     // Let start-up garbage be collected: take the report after ~15 s of idling.
     let last: RegExpExecArray | null = null;
     const until = performance.now() + 15_000;
@@ -245,6 +253,7 @@ async function rssStep(vm: Vm): Promise<void> {
     const text = `${mib.toFixed(1)} MiB (${last[0].trim()})`;
     // A figure first: over the target is reported loudly; only a leak-sized value fails the step.
     if (mib > rssFailMiB) return fail(`${text}: over ${rssFailMiB} MiB`);
+    if (when === 'after-mail') return text;
     return mib <= rssTargetMiB ? `${text}: within the ${rssTargetMiB} MiB target` : `${text}: OVER the ${rssTargetMiB} MiB target`;
   });
 }
