@@ -63,7 +63,14 @@ t.test('Home Assistant discovery: every payload has the required fields of its e
   t.equal(byComponent('event').length, 2, 'alert and alert-cleared event entities');
   t.equal(byComponent('button').length, 1, 'an acknowledge button');
   t.same(configs.flatMap(problemsOf), [], 'no required field missing');
-  t.ok(configs.every((m) => m.retain), 'discovery is retained (HA restarts find it)');
+  // Retained as a Home Assistant that starts later sees it: a new subscriber gets every config with
+  // the retain flag. (The first watcher may have subscribed before they were published, and MQTT
+  // 3.1.1 clears the flag on live delivery: reading it there raced with start-up.)
+  const later = await watch(t, broker.url, ['homeassistant/#']);
+  const laterConfigs = () => later.seen.filter((m) => m.topic.endsWith('/config'));
+  await later.waitFor(() => laterConfigs().length >= configs.length, 3000, 'retained discovery').catch(() => undefined);
+  t.equal(laterConfigs().length, configs.length, 'a later subscriber gets every discovery config');
+  t.ok(laterConfigs().every((m) => m.retain), 'discovery is retained (HA restarts find it)');
 
   const parsed = configs.map((m) => JSON.parse(m.text) as Record<string, unknown> & { device: Record<string, unknown>; unique_id: string });
   t.equal(new Set(parsed.map((p) => JSON.stringify(p.device))).size, 1, 'one device block shared by all entities');
