@@ -2,7 +2,7 @@
 // for the board: yubin.mjs and the chunks it loads at first use (all JavaScript, bundled by
 // esbuild), package.json, and the two native addons built or picked for the target CPU.
 // Default: dist/<arch>/ from firmware/yubin.ts.
-import { build, type Plugin } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { mkdir, rm, writeFile, stat, readFile, readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { parseArch, option, targets, repoRoot, type Target } from './lib/targets.ts';
@@ -51,21 +51,13 @@ const smtpServerLogger: Plugin = {
 // same under Node without a bundle; this check fails the build on a named import that would be
 // undefined on the board only (`connect is not a function` once a broker is set).
 const namedDynamicImport = /(\{[^{}]*\}|[\w$]+)\s*=\s*await import\((['"])([^'"]+)\2\)(\.default)?/g;
-const dynamicImportsTakeDefault: Plugin = {
-  name: 'dynamic-imports-take-default',
-  setup(b) {
-    b.onLoad({ filter: /\.ts$/ }, async (args) => {
-      if (args.path.includes('/node_modules/')) return undefined;
-      const source = await readFile(args.path, 'utf8');
-      for (const m of source.matchAll(namedDynamicImport)) {
-        const [, binding, , spec, dotDefault] = m;
-        if (/^(\.|\/|node:)/.test(spec!) || dotDefault || /^\{\s*default\s*:\s*[\w$]+\s*\}$/.test(binding!)) continue;
-        throw new Error(`${args.path}: take (await import('${spec}')).default: a package's chunk in the bundle has a default export only`);
-      }
-      return undefined;
-    });
-  },
-};
+function checkDynamicImports(path: string, source: string): void {
+  for (const m of source.matchAll(namedDynamicImport)) {
+    const [, binding, , spec, dotDefault] = m;
+    if (/^(\.|\/|node:)/.test(spec!) || dotDefault || /^\{\s*default\s*:\s*[\w$]+\s*\}$/.test(binding!)) continue;
+    throw new Error(`${path}: take (await import('${spec}')).default: a package's chunk in the bundle has a default export only`);
+  }
+}
 
 // Packages the firmware require()s at first use, each bundled into a CommonJS file of its own
 // beside yubin.mjs: require() is synchronous, so they cannot be chunks, and in yubin.mjs's static
@@ -84,7 +76,8 @@ const requiredFilesBeside: Plugin = {
 
 // Two things our sources do at run time that a bundle cannot: load a CommonJS package with
 // createRequire(import.meta.url)('name') (made require('name'), which esbuild bundles), and read
-// a package.json beside the source (inlined at build time: only name and version).
+// a package.json beside the source (inlined at build time: only name and version). Each source is
+// read once here, and its dynamic imports checked (checkDynamicImports).
 const packageJsonRead = /JSON\.parse\(readFileSync\(new URL\((['"])([^'"]*package\.json)\1, import\.meta\.url\), 'utf8'\)\)/g;
 const sourceFixups: Plugin = {
   name: 'source-fixups',
@@ -92,6 +85,7 @@ const sourceFixups: Plugin = {
     b.onLoad({ filter: /\.ts$/ }, async (args) => {
       if (args.path.includes('/node_modules/')) return undefined;
       const source = await readFile(args.path, 'utf8');
+      checkDynamicImports(args.path, source);
       if (!source.includes('createRequire(import.meta.url)(') && !source.includes('package.json')) return undefined;
       let contents = source.replace(/createRequire\(import\.meta\.url\)\((['"][^'"]+['"])\)/g, 'require($1)');
       for (const m of source.matchAll(packageJsonRead)) {
@@ -102,6 +96,18 @@ const sourceFixups: Plugin = {
     });
   },
 };
+
+// What yubin.mjs and the required-at-first-use files are built with alike. Whitespace and syntax
+// are minified only: identifiers stay readable in stack traces from the field.
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node24',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+} as const satisfies BuildOptions;
 
 export interface BundleOptions {
   target: Target;
@@ -130,30 +136,17 @@ export async function bundleFirmware(options: BundleOptions): Promise<BundleResu
     // Chunks beside yubin.mjs: the banner's __dirname and the addons' lookups stay as they were.
     splitting: true,
     chunkNames: '[name]-[hash]',
-    bundle: true,
-    platform: 'node',
+    ...common,
     format: 'esm',
-    target: 'node24',
     banner: { js: banner },
-    // Whitespace and syntax only: identifiers stay readable in stack traces from the field.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    plugins: [serialportBesideBundle, smtpServerLogger, requiredFilesBeside, dynamicImportsTakeDefault, sourceFixups],
+    plugins: [serialportBesideBundle, smtpServerLogger, requiredFilesBeside, sourceFixups],
   });
   for (const name of requiredAtFirstUse) {
     await build({
       entryPoints: [createRequire(import.meta.url).resolve(name)],
       outfile: `${out}/${name}.cjs`,
-      bundle: true,
-      platform: 'node',
+      ...common,
       format: 'cjs',
-      target: 'node24',
-      minifyWhitespace: true,
-      minifySyntax: true,
-      legalComments: 'none',
-      logLevel: 'warning',
     });
   }
   // `bindings` finds the addon's root by looking for a package.json beside the calling file.
