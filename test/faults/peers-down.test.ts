@@ -54,7 +54,17 @@ async function queued(dataDir: string): Promise<QueueEntry[]> {
   const { readdir, readFile } = await import('node:fs/promises');
   const dir = join(dataDir, 'spool/queue');
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-  return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as QueueEntry));
+  // An entry can be delivered and removed between readdir and readFile (a retry finishing while
+  // we look): it is then simply no longer queued. Any other error is a real failure.
+  const entries = await Promise.all(files.map(async (f) => {
+    try {
+      return JSON.parse(await readFile(join(dir, f), 'utf8')) as QueueEntry;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }));
+  return entries.filter((e): e is QueueEntry => e !== undefined);
 }
 
 t.test('clamd down: 451 4.7.1 by default; accepted unscanned with antivirus.onError=accept', async (t) => {
