@@ -234,7 +234,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
 
 /** The target for the firmware's idle RSS inside the image. */
 const rssTargetMiB = 50;
-/** Above this the step fails: the V8 heap cap of the unit (--max-old-space-size=128), a leak. */
+/** Above this the step fails: the V8 old-generation cap (--max-old-space-size=128 in NODE_FLAGS), a leak. */
 const rssFailMiB = 128;
 
 /**

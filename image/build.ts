@@ -8,7 +8,7 @@ import { debianRoot } from './lib/rootfs.ts';
 import { nodeRuntime, installNode } from './lib/node-runtime.ts';
 import { bundleFirmware } from './bundle.ts';
 import { boardConfigJson } from './lib/board-defaults.ts';
-import { NODE_FLAGS } from '../firmware/node-flags.ts';
+import { NODE_FLAGS, RUNTIME_ENV } from '../firmware/node-flags.ts';
 import { makeFat, makeExt4, assembleDisk, MiB } from './lib/disk.ts';
 
 export const bootSizeMiB = 128;
@@ -57,7 +57,11 @@ const enabled: ReadonlyArray<readonly [string, string]> = [
 async function customizeRoot(root: string, target: Target, app: string): Promise<void> {
   await cp(`${imageRoot}/files/common`, root, { recursive: true });
   const unit = `${root}/etc/systemd/system/yubin.service`;
-  await writeFile(unit, (await readFile(unit, 'utf8')).replace('@NODE_FLAGS@', NODE_FLAGS.join(' ')));
+  const environment = Object.entries(RUNTIME_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
+  const text = (await readFile(unit, 'utf8')).replace('@NODE_FLAGS@', NODE_FLAGS.join(' ')).replace('@RUNTIME_ENV@', environment);
+  // systemd would only log a line it cannot read and start the firmware without it.
+  if (/@[A-Z_]+@/.test(text)) throw new Error(`image: placeholder left in yubin.service: ${/@[A-Z_]+@/.exec(text)![0]}`);
+  await writeFile(unit, text);
   await installNode(await nodeRuntime(target), target, root);
   await cp(app, `${root}/usr/lib/yubin/app`, { recursive: true });
   await mkdir(`${root}/usr/lib/yubin/defaults`, { recursive: true });

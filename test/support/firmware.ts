@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { startFirmware, type Firmware } from '../../firmware/supervisor.ts';
 import { ConfigStore } from '../../src/config/store.ts';
 import { stderrLogger } from '../../src/context.ts';
-import { NODE_FLAGS } from '../../firmware/node-flags.ts';
+import { NODE_FLAGS, RUNTIME_ENV } from '../../firmware/node-flags.ts';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -73,14 +73,18 @@ export interface ChildOptions {
   stdin?: boolean;
   /** The script to run: the sources' firmware/yubin.ts by default, or a bundle (dist/x64/yubin.mjs). */
   entry?: string;
+  /** V8 flags and environment instead of NODE_FLAGS and RUNTIME_ENV (bench/runtime-flags.ts compares them). */
+  runtime?: { flags: readonly string[]; env: Readonly<Record<string, string>> };
 }
 
 /** Run `yubin start` in a child process on `dataDir` and wait for its ready line. */
 export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000, options: ChildOptions = {}): Promise<ChildFirmware> {
-  const argv = [process.execPath, ...NODE_FLAGS, options.entry ?? join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs];
+  const runtime = options.runtime ?? { flags: NODE_FLAGS, env: RUNTIME_ENV };
+  const argv = [process.execPath, ...runtime.flags, options.entry ?? join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs];
   const [command, ...args] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
   const child = spawn(command, args, {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...runtime.env },
   });
   const exited = new Promise<void>((r) => child.once('exit', (code, signal) => {
     stderr += `\n[exit code=${code} signal=${signal}]`;
