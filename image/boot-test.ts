@@ -144,7 +144,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
       if (!m) return fail('the prepare script printed no mount report before the ready line');
       if (m[1] !== 'ro' || m[2] !== 'rw') return fail(m[0].trim());
       const grown = /data_mib=(\d+)/.exec(m[0]);
-      if (!grown || Number(grown[1]) * MiB < before * 2) return fail(`data partition not grown: ${m[0]} (image had ${before / MiB} MiB)`);
+      if (!grown || Number(grown[1]) * MiB < before * 2) return fail(`data partition not grown: ${m[0].trim()} (image had ${before / MiB} MiB)`);
       return m[0].trim();
     });
 

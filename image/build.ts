@@ -60,7 +60,8 @@ async function customizeRoot(root: string, target: Target, app: string): Promise
   const environment = Object.entries(RUNTIME_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
   const text = (await readFile(unit, 'utf8')).replace('@NODE_FLAGS@', NODE_FLAGS.join(' ')).replace('@RUNTIME_ENV@', environment);
   // systemd would only log a line it cannot read and start the firmware without it.
-  if (/@[A-Z_]+@/.test(text)) throw new Error(`image: placeholder left in yubin.service: ${/@[A-Z_]+@/.exec(text)![0]}`);
+  const left = /@[A-Z_]+@/.exec(text);
+  if (left) throw new Error(`image: placeholder left in yubin.service: ${left[0]}`);
   await writeFile(unit, text);
   await installNode(await nodeRuntime(target), target, root);
   await cp(app, `${root}/usr/lib/yubin/app`, { recursive: true });

@@ -5,7 +5,7 @@
 // bench run) with NODE_FLAGS, or the TypeScript sources with `npm run bench -- --source`.
 import { createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { seed, startChild, repo } from '../../test/support/firmware.ts';
+import { seed, startChild, repo, type ChildOptions } from '../../test/support/firmware.ts';
 import { NODE_FLAGS } from '../../firmware/node-flags.ts';
 import { Users } from '../../src/accounts/users.ts';
 import { ConfigStore } from '../../src/config/store.ts';
@@ -34,6 +34,8 @@ export interface YubinOptions {
   apopSecret: string;
   /** The bundle the image ships (default), or the sources as `npm start` runs them (`--source`). */
   build?: YubinBuild;
+  /** V8 flags and environment other than firmware/node-flags.ts's (bench/runtime-flags.ts). */
+  runtime?: ChildOptions['runtime'];
 }
 
 export type YubinBuild = 'bundle' | 'source';
@@ -86,10 +88,10 @@ export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
 
   const build = o.build ?? defaultBuild;
   const entry = build === 'bundle' ? await bundle() : undefined;
-  if (!announced) console.error(`bench: Yubin runs ${entry ?? 'from its sources, firmware/yubin.ts'} with ${NODE_FLAGS.join(' ')}`);
+  if (!announced) console.error(`bench: Yubin runs ${entry ?? 'from its sources, firmware/yubin.ts'} with ${(o.runtime?.flags ?? NODE_FLAGS).join(' ')}`);
   announced = true;
   const started = performance.now();
-  const fw = await startChild(o.dir, [], 30_000, entry ? { entry } : {});
+  const fw = await startChild(o.dir, [], 30_000, { ...(entry ? { entry } : {}), ...(o.runtime ? { runtime: o.runtime } : {}) });
   await waitForPort(fw.ports.smtp!);
   const startMs = performance.now() - started;
   const queue = join(o.dir, 'spool', 'queue');
