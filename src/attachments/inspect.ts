@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Entry, ZipFile } from 'yauzl';
-import { newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
+import { limitError, newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
+import { headerTooLarge, nestedTooDeep, type MimeLimits } from '../mime/limits.ts';
 import { sniff, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from '../encrypted/detect.ts';
 import type { FileHead } from '../spool/head.ts';
 import { writeAll } from '../config/durable.ts';
@@ -49,6 +50,8 @@ export interface InspectLimits {
   depth: number;
   maxEntries: number;
   tmpRoot: string;
+  /** The mime.* structure limits; beyond one the walk fails with a MimeLimitError. */
+  mime: MimeLimits;
 }
 
 /**
@@ -98,37 +101,52 @@ export async function inspectMessage(path: string, limits: InspectLimits, head?:
 
 async function walkMessage(source: PartData, limits: InspectLimits, scratch: Scratch, depth: number): Promise<Inspection> {
   const result: Inspection = { parts: [], signed: null, encrypted: null };
-  const splitter = newSplitter();
+  const splitter = newSplitter(limits.mime);
+  // Every promise made here is awaited, and its rejection taken at once: a parser error must fail
+  // this walk, never float off as an unhandled rejection (one such message ended the process).
+  let feeding: Promise<void> = Promise.resolve();
   // Bytes in memory (most messages) are written in: a stream pipeline costs ~30 us per message.
-  let feeding = Promise.resolve();
   if (source.kind === 'memory') splitter.end(source.bytes);
-  else feeding = pipeline(createReadStream(source.path), splitter);
+  else {
+    feeding = pipeline(createReadStream(source.path), splitter);
+    feeding.catch(() => undefined);
+  }
   let current: { node: MimeNode; decoder: Transform; done: Promise<void> } | null = null;
   const finished: Array<{ node: MimeNode; scan: PartScan }> = [];
 
   const close = async () => {
     if (!current) return;
-    current.decoder.end();
-    await current.done;
+    const { decoder, done } = current;
     current = null;
+    decoder.end();
+    await done;
   };
 
-  for await (const item of splitter as AsyncIterable<SplitItem>) {
-    if (item.type === 'node') {
-      await close();
-      classifyNode(item, result);
-      if (item.multipart) continue;
-      const decoder = item.getDecoder();
-      const type = item.contentType || 'text/plain';
-      const scan = new PartScan(scratch, limits.maxBytes, { keep: type === 'message/rfc822' && depth > 0, text: type.startsWith('text/') });
-      current = { node: item, decoder, done: pipeline(decoder, scan) };
-      finished.push({ node: item, scan });
-    } else if (item.type === 'body' && current && item.node === current.node) {
-      if (!current.decoder.write(item.value)) await new Promise((r) => current!.decoder.once('drain', r));
+  try {
+    for await (const item of splitter as AsyncIterable<SplitItem>) {
+      if (item.type === 'node') {
+        await close();
+        checkNode(item, limits.mime);
+        classifyNode(item, result);
+        if (item.multipart) continue;
+        const decoder = item.getDecoder();
+        const type = item.contentType || 'text/plain';
+        const scan = new PartScan(scratch, limits.maxBytes, { keep: type === 'message/rfc822' && depth > 0, text: type.startsWith('text/') });
+        current = { node: item, decoder, done: pipeline(decoder, scan) };
+        current.done.catch(() => undefined);
+        finished.push({ node: item, scan });
+      } else if (item.type === 'body' && current && item.node === current.node) {
+        const { decoder } = current;
+        if (!decoder.write(item.value)) await new Promise((r) => decoder.once('drain', r));
+      }
     }
+    await close();
+    await feeding;
+  } catch (err) {
+    splitter.destroy();
+    (current as { decoder: Transform } | null)?.decoder.destroy();
+    throw limitError(err, splitter, limits.mime) ?? err;
   }
-  await close();
-  await feeding;
 
   for (const { node, scan } of finished) {
     const contentType = node.contentType || 'text/plain';
@@ -281,6 +299,15 @@ class PartScan extends Writable {
     if (this.#path) return { kind: 'file', path: this.#path };
     return this.#keep ? { kind: 'memory', bytes: Buffer.concat(this.#chunks, this.#kept) } : null;
   }
+}
+
+/** A part's own limits: its header block (mailsplit bounds only the largest of all) and its depth. */
+function checkNode(node: MimeNode, limits: MimeLimits): void {
+  if (!node.root && node._headerlen > limits.maxPartHeaderBytes) throw headerTooLarge(limits, false, partId(node));
+  if (node.root && node._headerlen > limits.maxHeaderBytes) throw headerTooLarge(limits, true, '');
+  let levels = 0;
+  for (let n: MimeNode | false = node.parentNode; n; n = n.parentNode) levels++;
+  if (levels > limits.maxDepth) throw nestedTooDeep(limits);
 }
 
 /** Marks signing and whole-message encryption from a node's content type (RFC 1847, RFC 8551 §3.2). */

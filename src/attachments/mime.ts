@@ -5,6 +5,7 @@ import type { FileHead } from '../spool/head.ts';
 import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { withSyncLines } from './splitter.ts';
+import { headerTooLarge, tooManyParts, type MimeLimits } from '../mime/limits.ts';
 
 export interface MimeHeaders {
   /** Full header lines ("Name: value", folds kept) of one field name. */
@@ -29,6 +30,8 @@ export interface MimeNode {
   filename: string | false;
   disposition: string | false;
   encoding: string | false;
+  /** Bytes of this node's header block (mailsplit counts them as it reads). */
+  _headerlen: number;
   _parsedContentType: { value: string; params: Record<string, string> };
   getDecoder(): Transform;
 }
@@ -56,12 +59,22 @@ function mailsplit(): MailsplitModule {
 let Splitter: MailsplitModule['Splitter'] | undefined;
 
 /**
- * Limits keep a hostile message from growing the parser: 64 KiB per header block, 500 parts.
- * The splitter walks each chunk's lines in one go (splitter.ts says why).
+ * A splitter bounded by the mime.* limits, so a hostile message cannot grow the parser: mailsplit
+ * stops with EMAXLEN past a header block of `maxHeadSize` or `maxChildNodes` nodes (limitError
+ * names which). The splitter walks each chunk's lines in one go (splitter.ts says why).
  */
-export function newSplitter(): Transform {
+export function newSplitter(limits: MimeLimits): Transform {
   Splitter ??= withSyncLines(mailsplit().Splitter);
-  return new Splitter({ maxHeadSize: 64 * 1024, maxChildNodes: 500 });
+  return new Splitter({ maxHeadSize: Math.max(limits.maxHeaderBytes, limits.maxPartHeaderBytes), maxChildNodes: limits.maxParts });
+}
+
+/** The MimeLimitError for a splitter's EMAXLEN failure; null for any other error. */
+export function limitError(err: unknown, splitter: Transform, limits: MimeLimits): Error | null {
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code !== 'EMAXLEN') return null;
+  if (/child nodes/i.test(e.message)) return tooManyParts(limits);
+  const node = (splitter as unknown as { node?: MimeNode }).node;
+  return headerTooLarge(limits, node?.root !== false, '');
 }
 
 export function newJoiner(): Transform {

@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { newJoiner, newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
+import type { MimeLimits } from '../mime/limits.ts';
 
 /** Base64 lines of 76 characters (RFC 2045 §6.8), CRLF between them. */
 function base64Lines(text: string): string {
@@ -44,8 +45,8 @@ class ReplaceParts extends Transform {
 }
 
 /** Writes `dest` (fsynced) as `src` with each part in `notices` (part id → text) replaced. */
-export async function replaceParts(src: string, dest: string, notices: ReadonlyMap<string, string>): Promise<void> {
-  await pipeline(createReadStream(src), newSplitter(), new ReplaceParts(notices), newJoiner(), createWriteStream(dest, { mode: 0o600 }));
+export async function replaceParts(src: string, dest: string, notices: ReadonlyMap<string, string>, limits: MimeLimits): Promise<void> {
+  await pipeline(createReadStream(src), newSplitter(limits), new ReplaceParts(notices), newJoiner(), createWriteStream(dest, { mode: 0o600 }));
   const handle = await open(dest, 'r+');
   try {
     await handle.sync();

@@ -5,8 +5,7 @@
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
 import { Quarantine } from '../quarantine/store.ts';
-import { inspectCached } from './inspect.ts';
-import { inspectLimits } from './limits.ts';
+import { inspectLimits, inspectOrVerdict, isVerdict } from './limits.ts';
 import { findBlocked, type Finding } from './policy.ts';
 import { replaceParts } from './rewrite.ts';
 import { headerText } from './mime.ts';
@@ -32,7 +31,8 @@ export const attachmentStage: Stage = async (message: MessageContext, context: C
   const action = message.direction === 'inbound' ? s.get('attachments.inbound') : s.get('attachments.outbound');
   if (action === 'off') return { action: 'accept' };
 
-  const inspection = await inspectCached(message, inspectLimits(context));
+  const inspection = await inspectOrVerdict(message, context, false);
+  if (isVerdict(inspection)) return inspection;
   const findings = findBlocked(inspection, {
     blocked: new Set(s.get('attachments.blockedExtensions')),
     blockExecutables: s.get('attachments.blockExecutables'),
@@ -67,7 +67,7 @@ export const attachmentStage: Stage = async (message: MessageContext, context: C
   const expires = held.expiresAt.slice(0, 10);
   const notices = new Map(findings.map((f) => [f.partId, notice(f, held.id, expires)]));
   const replacement = `${message.path}.attachments`;
-  await replaceParts(message.path, replacement, notices);
+  await replaceParts(message.path, replacement, notices, inspectLimits(context).mime);
   emit('removed');
   context.log.log('info', 'attachments removed', { queueId: message.queueId, files: findings.map((f) => f.filename), quarantine: held.id });
   return { action: 'accept', replacement, headers: [`${HEADER}: ${headerText(`removed ${what}; original held as ${held.id}`)}`] };

@@ -9,6 +9,7 @@ import { settings as consoleSettings } from '../../firmware/console/settings.ts'
 import { settings as firewallSettings } from '../../board/firewall/settings.ts';
 import { settings as queueSettings } from '../qmgr/settings.ts';
 import { settings as dnsSettings } from '../dns/settings.ts';
+import { settings as mimeSettings } from '../mime/settings.ts';
 import { settings as attachmentSettings } from '../attachments/settings.ts';
 import { settings as encryptedSettings } from '../encrypted/settings.ts';
 import { settings as antivirusSettings } from '../antivirus/settings.ts';
@@ -30,6 +31,7 @@ export const stationSettings = {
   ...firewallSettings,
   ...queueSettings,
   ...dnsSettings,
+  ...mimeSettings,
   ...attachmentSettings,
   ...encryptedSettings,
   ...antivirusSettings,

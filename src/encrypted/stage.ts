@@ -4,8 +4,8 @@
 // encrypted.action can hold or refuse it instead.
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
-import { inspectCached, type FileReport, type Inspection } from '../attachments/inspect.ts';
-import { inspectLimits } from '../attachments/limits.ts';
+import type { FileReport, Inspection } from '../attachments/inspect.ts';
+import { inspectOrVerdict, isVerdict } from '../attachments/limits.ts';
 import { headerText } from '../attachments/mime.ts';
 
 /** "smime", "zip=secret.zip", "pdf=report.pdf"... one item per unreadable thing. */
@@ -24,7 +24,10 @@ export function encryptedItems(inspection: Inspection): string[] {
 }
 
 export const encryptedStage: Stage = async (message: MessageContext, context: Context): Promise<Verdict> => {
-  const items = encryptedItems(await inspectCached(message, inspectLimits(context)));
+  // The first stage to inspect: it also marks a message passed on uninspected (mime.onLimit).
+  const inspection = await inspectOrVerdict(message, context, true);
+  if (isVerdict(inspection)) return inspection;
+  const items = encryptedItems(inspection);
   if (items.length === 0) return { action: 'accept' };
   const header = `X-Yubin-Encrypted: ${headerText(`${items.join('; ')}; content not scanned`)}`;
   switch (context.store.get('encrypted.action')) {

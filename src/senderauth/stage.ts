@@ -6,7 +6,8 @@ import { mailauthResolver } from './mailauth-dns.ts';
 import { decide } from './policy.ts';
 import { policyFrom } from './settings.ts';
 import { stripForgedResults } from './strip.ts';
-import { HeaderError, MAX_HEADER_BYTES } from './headers.ts';
+import { HeaderError } from './headers.ts';
+import { headerTooLarge, mimeLimits } from '../mime/limits.ts';
 import type { AuthResults } from './verify.ts';
 
 export const senderAuthStage: Stage = async (message, context) => {
@@ -28,10 +29,11 @@ export const senderAuthStage: Stage = async (message, context) => {
       strict: store.get('senderauth.strict'),
       minRsaBits: store.get('senderauth.minRsaBits'),
       arc: store.get('senderauth.arc'),
+      maxHeaderBytes: store.get('mime.maxHeaderBytes'),
     });
   } catch (err) {
     if (err instanceof HeaderError) {
-      return { action: 'reject', code: 552, enhanced: '5.3.4', text: `message header block is larger than ${MAX_HEADER_BYTES / 1024} KiB` };
+      return { action: 'reject', ...headerTooLarge(mimeLimits(store), true, '').reply };
     }
     // A check that could not run must not let a forgery through: the sender retries later.
     context.log.log('error', 'senderauth failed', { queueId: message.queueId, error: String(err) });
@@ -40,7 +42,7 @@ export const senderAuthStage: Stage = async (message, context) => {
   const verdict = decide(results, policyFrom(store));
   if (verdict.action === 'accept') {
     const out = `${message.path}.auth`;
-    const removed = await stripForgedResults(message.path, out, store.get('hostname'), message.head);
+    const removed = await stripForgedResults(message.path, out, store.get('hostname'), message.head, store.get('mime.maxHeaderBytes'));
     if (removed > 0) {
       context.log.log('info', 'removed forged Authentication-Results', { queueId: message.queueId, count: removed });
       verdict.replacement = out;

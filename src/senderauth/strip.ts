@@ -34,8 +34,8 @@ function claimsUs(field: Buffer, authservId: string): boolean {
  * If the message carries Authentication-Results fields claiming `authservId`, write a copy without
  * them to `outPath` (fsynced) and return how many were removed; else 0 and no file is written.
  */
-export async function stripForgedResults(path: string, outPath: string, authservId: string, head?: FileHead): Promise<number> {
-  const { raw, bodyOffset } = await readHeaderBlock(path, undefined, head);
+export async function stripForgedResults(path: string, outPath: string, authservId: string, head?: FileHead, maxHeaderBytes?: number): Promise<number> {
+  const { raw, bodyOffset } = await readHeaderBlock(path, maxHeaderBytes, head);
   const all = fields(raw);
   const kept = all.filter((f) => !claimsUs(f, authservId));
   const removed = all.length - kept.length;

@@ -22,6 +22,8 @@ export interface VerifyInput {
   strict: boolean;
   minRsaBits: number;
   arc: boolean;
+  /** A larger header block fails with HeaderError (mime.maxHeaderBytes). */
+  maxHeaderBytes?: number;
 }
 
 export interface DkimVerdict {
@@ -44,7 +46,7 @@ export interface AuthResults {
 }
 
 export async function verifyMessage(input: VerifyInput): Promise<AuthResults> {
-  const block = await readHeaderBlock(input.path, undefined, input.head);
+  const block = await readHeaderBlock(input.path, input.maxHeaderBytes, input.head);
   const headers = parseHeaderBlock(block.raw.toString('latin1'));
   // Only a DKIM or ARC signature needs the body (its body hash); SPF, DMARC and Sender ID read the
   // envelope and the headers. An unsigned message is handed over as its header block alone, so a

@@ -10,7 +10,9 @@ import type { Transform } from 'node:stream';
 import { newSplitter } from '../../src/attachments/mime.ts';
 
 const { Splitter } = createRequire(import.meta.url)('mailsplit') as { Splitter: new (o: object) => Transform };
+const limits = { maxHeaderBytes: 64 * 1024, maxPartHeaderBytes: 64 * 1024, maxParts: 500, maxDepth: 50 };
 const upstream = () => new Splitter({ maxHeadSize: 64 * 1024, maxChildNodes: 500 });
+const ours = () => newSplitter(limits);
 
 interface Item {
   type: string;
@@ -137,9 +139,9 @@ for (const [name, message] of cases) {
     for (const sizes of chunkings) {
       // A byte at a time costs upstream a turn of the event loop per byte: small messages only.
       if (sizes[0]! < 4 && message.length > 20_000) continue;
-      const ours = await split(newSplitter, message, sizes);
+      const mine = await split(ours, message, sizes);
       const theirs = await split(upstream, message, sizes);
-      t.same(ours, theirs, `chunks of ${sizes.join(',')}: same items and error`);
+      t.same(mine, theirs, `chunks of ${sizes.join(',')}: same items and error`);
     }
   });
 }
