@@ -6,6 +6,7 @@ import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFirmware, type Firmware } from './supervisor.ts';
 import { systemdNotifier } from '../image/runtime/sd-notify.ts';
+import { sessionGuard } from '../src/guard/session-guard.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -61,6 +62,18 @@ async function start(argv: string[]): Promise<void> {
     await firmware.stop();
     await boot();
   };
+  // The last resort (src/guard/): an error that escapes inside a client session ends that session
+  // only; its service logs and alerts. Outside any session a stray rejection is logged, but an
+  // uncaught exception leaves state we cannot trust: stop and let systemd start us again.
+  process.on('unhandledRejection', (err) => {
+    if (sessionGuard.contain(err)) return;
+    (firmware as Firmware | undefined)?.ctx.log.log('error', 'unhandled rejection outside any session', { error: (err as Error)?.stack ?? String(err) });
+  });
+  process.on('uncaughtException', (err) => {
+    if (sessionGuard.contain(err)) return;
+    process.stderr.write(`yubin: uncaught exception outside any session, exiting: ${err.stack ?? String(err)}\n`);
+    process.exit(70);
+  });
   await boot();
   const stop = (signal: string) => {
     if (stopping) return;

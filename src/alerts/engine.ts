@@ -117,6 +117,12 @@ export const RULES: readonly BoundRule[] = [
     limit: () => once,
     text: (src, _n, _w, p) => `service ${src} is down: ${p.reason}`,
   }),
+  rule({
+    event: 'session.failed', kind: 'internal-error', severity: 'critical',
+    source: (p) => p.service,
+    limit: () => once,
+    text: (src, n, _w, p) => `internal error in a ${src} session (${p.session} from ${p.client}), session closed, others unaffected: ${p.error}${n > 1 ? ` (${n} so far)` : ''}`,
+  }),
 ];
 
 export type AlertState = 'active' | ClearReason;

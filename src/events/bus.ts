@@ -13,6 +13,8 @@ export interface EventMap {
   'disk.low': { path: string; freeBytes: number };
   'service.down': { service: string; reason: string };
   'service.up': { service: string };
+  /** The last-resort guard ended a client session on an error that escaped (src/guard/). */
+  'session.failed': { service: 'smtp' | 'pop3'; session: string; client: string; error: string };
   'message.received': { queueId: string; client: string; from: string; rcpts: string[]; size: number; listener: string };
   /** A client sent a command before the SMTP greeting (refused with 554; smtp.greetingDelay). */
   'smtp.early_talker': { client: string; listener: string };

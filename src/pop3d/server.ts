@@ -9,6 +9,7 @@ import { Pop3Session } from './session.ts';
 import { MaildropLocks } from './locks.ts';
 import { AuthThrottle } from './throttle.ts';
 import { startTls } from './tls.ts';
+import { sessionGuard } from '../guard/session-guard.ts';
 
 export interface Pop3Options {
   /** Certificate and key (PEM). Without them neither STLS nor the POP3S listener is offered. */
@@ -33,6 +34,7 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
   const throttle = new AuthThrottle();
   const sessions = new Set<Pop3Session>();
   const perClient = new Map<string, number>();
+  let nextId = 0;
   const servers: { plain: Server | null; tls: Server | null } = { plain: null, tls: null };
   let secureContext: SecureContext | null = null;
 
@@ -62,9 +64,17 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
       }
     };
     const begin = (s: Socket, tls: boolean) => {
-      session = new Pop3Session(s, client, tls, deps);
-      sessions.add(session);
-      session.run().finally(done);
+      const current = new Pop3Session(s, client, tls, deps);
+      session = current;
+      sessions.add(current);
+      const id = `pop3-${(nextId++).toString(36)}`;
+      // The last-resort net (src/guard/): an error that escapes this session ends it alone.
+      const scope = sessionGuard.open('pop3', id, client, (err) => {
+        ctx.log.log('error', 'pop3 session ended by the guard', { session: id, client, error: err.stack ?? String(err) });
+        ctx.bus.emit('session.failed', { service: 'pop3', session: id, client, error: err.message });
+        current.shutdown('Local error in processing; this session is closed, try again later');
+      });
+      sessionGuard.run(scope, () => current.run()).finally(done);
     };
     if (!implicitTls || !secureContext) {
       begin(socket, false);

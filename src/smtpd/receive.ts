@@ -21,6 +21,8 @@ export interface Envelope {
 }
 
 export interface ReceiveInput {
+  /** Aborted when the session's guard ended it: nothing is queued after that. */
+  signal?: AbortSignal;
   stream: Readable;
   envelope: Envelope;
   client: ClientInfo;
@@ -151,6 +153,14 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   }
   const hold = deps.holdUntil?.(entry);
   if (hold !== undefined && hold > now) entry.holdUntil = hold;
+  // One turn of the event loop first: a rejection left by a stage is only reported (and the guard
+  // only ends the session) once the current microtasks have run.
+  if (input.signal) await new Promise((r) => setImmediate(r));
+  if (input.signal?.aborted) {
+    // The client was told 451 already: queueing now would deliver a message it will send again.
+    await unlinkAll(spool, id, path);
+    throw input.signal.reason instanceof Error ? input.signal.reason : new Error('session ended');
+  }
   try {
     if (groupCommitMs > 0) {
       await spool.commitGrouped(entry, path, groupCommitMs);

@@ -18,10 +18,18 @@ import { greetByPolicy, GREETING_POLICY, type GreetingPolicy } from './greeting.
 import { replyError } from './reply.ts';
 import { receiveMessage, type ReceiveDeps } from './receive.ts';
 import type { HoldService } from '../hold/service.ts';
+import { sessionGuard, SMTP_GUARD_REPLY, type SessionScope } from '../guard/session-guard.ts';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
 
+/** Where each smtp-server hook takes its session argument. */
+const SESSION_ARG: Record<string, number> = { onConnect: 0, onSecure: 1, onClose: 0, onAuth: 1, onMailFrom: 1, onRcptTo: 1, onData: 1 };
+
 interface SessionState {
+  /** The session's last-resort scope (src/guard/): every hook runs in it. */
+  scope: SessionScope;
+  /** The callback of the hook in flight, if any: the guard answers it when it ends the session. */
+  pending: ((err?: Error | null, ...rest: unknown[]) => void) | null;
   listener: ListenerName;
   trusted: boolean;
   bad: number;
@@ -92,7 +100,8 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     onConnect(session, callback) {
       const refusal = limits.admit(session.id, session.remoteAddress, settings()['smtp.maxConnections'], settings()['smtp.maxConnectionsPerClient']);
       if (refusal) return callback(Object.assign(new Error(refusal), { responseCode: 421 }));
-      sessions.set(session.id, { listener, trusted: isTrusted(session.remoteAddress), bad: 0, authFailures: 0, rcpts: [] });
+      const scope = sessionGuard.open('smtp', session.id, normalizeIp(session.remoteAddress), (err) => endByGuard(session.id, err));
+      sessions.set(session.id, { scope, pending: null, listener, trusted: isTrusted(session.remoteAddress), bad: 0, authFailures: 0, rcpts: [] });
       // Like Postfix's smtpd_tls_auth_only: AUTH is not even offered until the channel is encrypted.
       if (!session.secure && settings()['smtp.requireTlsForAuth']) session.disabledCommands = ['AUTH'];
       callback();
@@ -202,6 +211,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       receiveMessage(
         { ctx, spool: options.spool, stages: options.stages, quarantine: options.quarantine, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: largerThanEveryQuota },
         {
+          signal: state.scope.signal,
           stream,
           envelope: { mailFrom: session.envelope.mailFrom ? (session.envelope.mailFrom.address ?? '') : '', rcpts: state.rcpts },
           client,
@@ -225,6 +235,60 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       );
     },
   });
+
+  /**
+   * Run each hook inside its session's guard scope, and keep its callback (answered at most once)
+   * so that the guard can answer a hook in flight when it ends the session.
+   */
+  function guarded(all: Partial<SMTPServerOptions>): Partial<SMTPServerOptions> {
+    const out: Record<string, unknown> = {};
+    for (const [name, hook] of Object.entries(all)) {
+      if (typeof hook !== 'function') continue;
+      const at = SESSION_ARG[name] ?? 0;
+      out[name] = (...args: unknown[]) => {
+        const session = args[at] as SMTPServerSession | undefined;
+        const last = args.length - 1;
+        if (typeof args[last] === 'function' && name !== 'onClose') {
+          const callback = args[last] as (...r: unknown[]) => void;
+          let answered = false;
+          const once = (...r: unknown[]) => {
+            if (answered) return;
+            answered = true;
+            const st = session && sessions.get(session.id);
+            if (st && st.pending === once) st.pending = null;
+            callback(...r);
+          };
+          args[last] = once;
+          const st = session && sessions.get(session.id);
+          if (st) st.pending = once;
+        }
+        const state = session && sessions.get(session.id);
+        return state ? sessionGuard.run(state.scope, () => (hook as (...a: unknown[]) => unknown)(...args)) : (hook as (...a: unknown[]) => unknown)(...args);
+      };
+    }
+    return out as Partial<SMTPServerOptions>;
+  }
+
+  /** The guard ends one session: 451 4.3.0 to a hook in flight (or as a reply of its own), then close. */
+  function endByGuard(id: string, err: Error): void {
+    const state = sessions.get(id);
+    ctx.log.log('error', 'smtp session ended by the guard', { session: id, client: state?.scope.client, error: err.stack ?? String(err) });
+    ctx.bus.emit('session.failed', { service: 'smtp', session: id, client: state?.scope.client ?? '', error: err.message });
+    const reply = replyError(SMTP_GUARD_REPLY.code, SMTP_GUARD_REPLY.enhanced, SMTP_GUARD_REPLY.text);
+    const connection = connectionOf(id);
+    if (state?.pending) state.pending(reply);
+    else connection?.send(SMTP_GUARD_REPLY.code, `${SMTP_GUARD_REPLY.enhanced} ${SMTP_GUARD_REPLY.text}`);
+    connection?.close();
+  }
+
+  function connectionOf(id: string): { send(code: number, text: string): void; close(): void } | undefined {
+    for (const server of servers.values()) {
+      for (const c of (server as unknown as { connections: Set<{ id: string; send(code: number, text: string): void; close(): void }> }).connections) {
+        if (c.id === id) return c;
+      }
+    }
+    return undefined;
+  }
 
   /** 552 5.2.2 at DATA when the message cannot fit any recipient's mailbox (RFC 3463 §3.3). */
   function largerThanEveryQuota(size: number, rcpts: Array<{ address: string; routes: Routed[] }>) {
@@ -286,7 +350,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       maxCommandLength: 4096,
       logger: false,
       [GREETING_POLICY]: greeting(listener),
-      ...hooks(listener),
+      ...guarded(hooks(listener)),
     } as SMTPServerOptions;
   }
 
