@@ -12,6 +12,10 @@ export interface GreetingPolicy {
   delayFor(remoteAddress: string): number;
   /** A client sent a command before it was greeted; it gets 554 and is disconnected. */
   earlyTalker(remoteAddress: string): void;
+  /** Not counted against smtp-server's own connection backstop (trusted networks). */
+  exempt?(remoteAddress: string): boolean;
+  /** Idle timeout (ms) of one connection, by its id; absent: the server's socketTimeout. */
+  idleTimeoutFor?(connectionId: string): number;
 }
 
 /** The key under which a server's options carry its GreetingPolicy. */
@@ -21,13 +25,17 @@ export const EARLY_TALKER_REPLY = '5.7.1 Talking before the greeting is refused 
 
 /** The members of smtp-server's connection this patch uses (they are internal, not in its types). */
 interface Connection {
-  _server: { options: { maxClients?: number; [GREETING_POLICY]?: GreetingPolicy }; connections: Set<unknown>; _closeTimeout?: unknown };
+  _server: { options: { maxClients?: number; socketTimeout?: number; [GREETING_POLICY]?: GreetingPolicy }; connections: Set<unknown>; _closeTimeout?: unknown };
   _ready: boolean;
   _upgrading: boolean;
   _closing: boolean;
   name: string;
+  id: string;
   remoteAddress: string;
+  _socket: { setTimeout(ms: number, cb: () => void): void };
   init(): void;
+  _armTimeout(socket?: Connection['_socket']): void;
+  _onTimeout(): void;
   _setListeners(callback: () => void): void;
   connectionReady(): void;
   send(code: number, data: string, context?: unknown): void;
@@ -37,24 +45,41 @@ interface Connection {
 
 let applied = false;
 
+/** The members this patch replaces or calls; smtp-server is pinned to the version that has them. */
+const PATCHED = ['init', '_onCommand', '_armTimeout', '_onTimeout', '_setListeners', 'connectionReady', 'send', 'close'] as const;
+
 export function greetByPolicy(): void {
   if (applied) return;
   applied = true;
   const proto = SMTPConnection.prototype as unknown as Connection;
+  // Fail loudly at start, not with a strange session later, if an upgrade renamed what we patch.
+  const missing = PATCHED.filter((m) => typeof (proto as unknown as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0) throw new Error(`smtp-server is not the version src/smtpd/greeting.ts patches: missing ${missing.join(', ')}`);
   const onCommand = proto._onCommand;
 
   proto.init = function init(this: Connection) {
     this._setListeners(() => {
       const { maxClients } = this._server.options;
-      if (maxClients && this._server.connections.size > maxClients) {
-        return this.send(421, `${this.name} Too many connected clients, try again in a moment`, false);
-      }
       const policy = this._server.options[GREETING_POLICY];
+      // smtp-server's backstop over connections not yet judged (in their greeting pause): never
+      // for trusted clients, whom a flood of strangers must not lock out (src/anvil/gate.ts).
+      if (maxClients && this._server.connections.size > maxClients && !policy?.exempt?.(this.remoteAddress)) {
+        return this.send(421, '4.7.0 Too many connections, try again later');
+      }
       // Without a policy keep smtp-server's own fixed pause.
       const delay = policy ? policy.delayFor(this.remoteAddress) : 100;
       if (delay <= 0) return this.connectionReady();
       setTimeout(() => this.connectionReady(), delay).unref();
     });
+  };
+
+  // Idle timeouts per connection (src/anvil/: shorter for idle strangers under stress), where
+  // smtp-server has one for the whole server. Same steps as its _armTimeout otherwise.
+  const armTimeout = proto._armTimeout;
+  proto._armTimeout = function _armTimeout(this: Connection, socket = this._socket) {
+    const policy = this._server.options[GREETING_POLICY];
+    if (!policy?.idleTimeoutFor) return armTimeout.call(this, socket);
+    socket.setTimeout(policy.idleTimeoutFor(this.id), () => this._onTimeout());
   };
 
   proto._onCommand = function _onCommand(this: Connection, command: Buffer, callback?: () => void) {

@@ -12,7 +12,7 @@ import { routeRecipient, type Routed } from '../route/route.ts';
 import { routeSiteOf } from '../route/site.ts';
 import { maildirOf } from '../maildir/maildir.ts';
 import { mailboxUsage } from '../maildir/usage.ts';
-import { ConnectionLimits } from './limits.ts';
+import { ConnectionGate, type GateLimits } from '../anvil/gate.ts';
 import { keepOwnEnhancedCodes } from './enhanced-codes.ts';
 import { greetByPolicy, GREETING_POLICY, type GreetingPolicy } from './greeting.ts';
 import { replyError } from './reply.ts';
@@ -21,6 +21,14 @@ import type { HoldService } from '../hold/service.ts';
 import { sessionGuard, SMTP_GUARD_REPLY, type SessionScope } from '../guard/session-guard.ts';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
+
+/** What we call on one of smtp-server's connections (internal members, see greeting.ts). */
+interface Connection {
+  id: string;
+  send(code: number, text: string): void;
+  close(): void;
+  _armTimeout?(): void;
+}
 
 /** Where each smtp-server hook takes its session argument. */
 const SESSION_ARG: Record<string, number> = { onConnect: 0, onSecure: 1, onClose: 0, onAuth: 1, onMailFrom: 1, onRcptTo: 1, onData: 1 };
@@ -35,6 +43,10 @@ interface SessionState {
   bad: number;
   authFailures: number;
   rcpts: Array<{ address: string; routes: Routed[] }>;
+  /** The smtp.maxSessionSeconds timer. */
+  lifetime: NodeJS.Timeout;
+  /** A message is streaming in (DATA): the session is neither preempted nor cut by its lifetime. */
+  inData: boolean;
 }
 
 export interface SmtpService extends Service {
@@ -53,7 +65,23 @@ export interface SmtpOptions extends Omit<ReceiveDeps, 'ctx'> {
 export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpService {
   keepOwnEnhancedCodes();
   greetByPolicy();
-  const limits = new ConnectionLimits();
+  // Fair limits over all three listeners (src/anvil/gate.ts): a reserve for trusted networks,
+  // caps per address and network, preemption of idle strangers, shorter timeouts under stress.
+  const gate = new ConnectionGate();
+  const gateLimits = (): GateLimits => ({
+    total: settings()['smtp.maxConnections'],
+    reserved: settings()['smtp.reservedConnections'],
+    perClient: settings()['smtp.maxConnectionsPerClient'],
+    perNetwork: settings()['smtp.maxConnectionsPerNetwork'],
+    stressPercent: settings()['smtp.stressThreshold'],
+  });
+  let wasStressed = false;
+  /** Idle timeout of one session: shorter for a stranger not logged in while under stress. */
+  const idleTimeoutFor = (id: string): number => {
+    const g = gate.get(id);
+    const stressed = g && !g.trusted && !g.authenticated && gate.stressed(gateLimits());
+    return (stressed ? settings()['smtp.stressTimeout'] : settings()['smtp.socketTimeout']) * 1000;
+  };
   const sessions = new Map<string, SessionState>();
   const servers = new Map<ListenerName, SMTPServer>();
   const bound: Partial<Record<ListenerName, number>> = {};
@@ -98,10 +126,21 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
 
   const hooks = (listener: ListenerName): Partial<SMTPServerOptions> => ({
     onConnect(session, callback) {
-      const refusal = limits.admit(session.id, session.remoteAddress, settings()['smtp.maxConnections'], settings()['smtp.maxConnectionsPerClient']);
-      if (refusal) return callback(Object.assign(new Error(refusal), { responseCode: 421 }));
-      const scope = sessionGuard.open('smtp', session.id, normalizeIp(session.remoteAddress), (err) => endByGuard(session.id, err));
-      sessions.set(session.id, { scope, pending: null, listener, trusted: isTrusted(session.remoteAddress), bad: 0, authFailures: 0, rcpts: [] });
+      const ip = normalizeIp(session.remoteAddress);
+      const trusted = isTrusted(ip);
+      const admission = gate.admit({ id: session.id, ip, trusted, preempt: (reason) => connectionOf(session.id)?.send(421, `4.7.0 ${reason}`) }, gateLimits());
+      if (!admission.ok) return callback(replyError(421, '4.7.0', admission.cause));
+      applyStress();
+      // smtp-server armed the idle timer before the gate knew this session: arm it again by its rules.
+      if (!trusted && wasStressed) connectionOf(session.id)?._armTimeout?.();
+      const scope = sessionGuard.open('smtp', session.id, ip, (err) => endByGuard(session.id, err));
+      // No session lasts for ever, whatever it sends: smtp.maxSessionSeconds, then 421 (a DATA in
+      // progress has its own limit and ends first).
+      const lifetime = setTimeout(() => {
+        const st = sessions.get(session.id);
+        if (st && !st.inData) connectionOf(session.id)?.send(421, `4.4.2 Session lasted longer than ${settings()['smtp.maxSessionSeconds']} s (smtp.maxSessionSeconds), closing`);
+      }, settings()['smtp.maxSessionSeconds'] * 1000).unref();
+      sessions.set(session.id, { scope, pending: null, lifetime, inData: false, listener, trusted, bad: 0, authFailures: 0, rcpts: [] });
       // Like Postfix's smtpd_tls_auth_only: AUTH is not even offered until the channel is encrypted.
       if (!session.secure && settings()['smtp.requireTlsForAuth']) session.disabledCommands = ['AUTH'];
       callback();
@@ -113,7 +152,10 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     },
 
     onClose(session) {
-      limits.release(session.id);
+      gate.release(session.id);
+      applyStress();
+      const st = sessions.get(session.id);
+      if (st) clearTimeout(st.lifetime);
       sessions.delete(session.id);
     },
 
@@ -123,7 +165,11 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       const user = auth.username ?? '';
       ctx.users.authenticate(user, auth.password ?? '').then(
         (name) => {
-          if (name) return callback(null, { user: name });
+          if (name) {
+            const g = gate.get(session.id);
+            if (g) g.authenticated = true;
+            return callback(null, { user: name });
+          }
           state.authFailures += 1;
           ctx.bus.emit('auth.failed', { service: 'smtp', client: normalizeIp(session.remoteAddress), user });
           // A growing pause after each failure slows guessing without locking out the real user.
@@ -207,11 +253,26 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       }
       const client = clientInfo(session, state);
       const outbound = client.user !== null || client.trusted || ctx.leases.has(client.address);
+      // The whole DATA, however slowly it trickles in, takes at most smtp.maxDataSeconds.
+      const dataLimit = settings()['smtp.maxDataSeconds'];
+      const cut = new AbortController();
+      const dataTimer = setTimeout(() => {
+        cut.abort(new Error(`DATA took longer than ${dataLimit} s`));
+        connectionOf(session.id)?.send(421, `4.4.2 Message took longer than ${dataLimit} s to send (smtp.maxDataSeconds), closing`);
+      }, dataLimit * 1000).unref();
+      state.inData = true;
+      const g = gate.get(session.id);
+      if (g) g.busy = true;
+      const settle = () => {
+        clearTimeout(dataTimer);
+        state.inData = false;
+        if (g) g.busy = false;
+      };
       const tls = session.tlsOptions ? { protocol: session.tlsOptions.version ?? session.tlsOptions.name, cipher: session.tlsOptions.name } : null;
       receiveMessage(
         { ctx, spool: options.spool, stages: options.stages, quarantine: options.quarantine, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: largerThanEveryQuota },
         {
-          signal: state.scope.signal,
+          signal: AbortSignal.any([state.scope.signal, cut.signal]),
           stream,
           envelope: { mailFrom: session.envelope.mailFrom ? (session.envelope.mailFrom.address ?? '') : '', rcpts: state.rcpts },
           client,
@@ -221,11 +282,13 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         },
       ).then(
         (outcome) => {
+          settle();
           state.rcpts = [];
           if (outcome.kind === 'refused') return callback(replyError(outcome.code, outcome.enhanced, outcome.text));
           callback(null, `2.0.0 Ok: queued as ${outcome.id}`);
         },
         (err: NodeJS.ErrnoException) => {
+          settle();
           state.rcpts = [];
           stream.resume();
           ctx.log.log('error', 'could not spool message', { error: String(err) });
@@ -269,6 +332,15 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     return out as Partial<SMTPServerOptions>;
   }
 
+  /** On entering stress, idle strangers' timers restart at the short stress timeout. */
+  function applyStress(): void {
+    const stressed = gate.stressed(gateLimits());
+    if (stressed === wasStressed) return;
+    wasStressed = stressed;
+    ctx.log.log(stressed ? 'warn' : 'info', stressed ? 'smtp under stress: shorter idle timeouts for strangers' : 'smtp stress over', { sessions: gate.size });
+    for (const g of gate.idleStrangers()) connectionOf(g.id)?._armTimeout?.();
+  }
+
   /** The guard ends one session: 451 4.3.0 to a hook in flight (or as a reply of its own), then close. */
   function endByGuard(id: string, err: Error): void {
     const state = sessions.get(id);
@@ -281,9 +353,9 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     connection?.close();
   }
 
-  function connectionOf(id: string): { send(code: number, text: string): void; close(): void } | undefined {
+  function connectionOf(id: string): Connection | undefined {
     for (const server of servers.values()) {
-      for (const c of (server as unknown as { connections: Set<{ id: string; send(code: number, text: string): void; close(): void }> }).connections) {
+      for (const c of (server as unknown as { connections: Set<Connection> }).connections) {
         if (c.id === id) return c;
       }
     }
@@ -313,6 +385,8 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
   // The early-talker pause is for strangers on port 25 only (smtp.greetingDelay).
   const greeting = (listener: ListenerName): GreetingPolicy => ({
     delayFor: (ip) => (listener === 'mta' && !isTrusted(ip) ? settings()['smtp.greetingDelay'] : 0),
+    idleTimeoutFor,
+    exempt: isTrusted,
     earlyTalker: (ip) => ctx.bus.emit('smtp.early_talker', { client: normalizeIp(ip), listener }),
   });
 
