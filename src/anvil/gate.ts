@@ -12,7 +12,7 @@ import { normalizeIp } from '../policy/ip.ts';
 export interface GateLimits {
   /** Sessions at once, trusted included. */
   readonly total: number;
-  /** Of `total`, the places only trusted clients may take. */
+  /** Of `total`, the places only trusted clients may take (at most half of it). */
   readonly reserved: number;
   /** Sessions at once from one stranger address. */
   readonly perClient: number;
@@ -38,7 +38,7 @@ export interface GateSession {
 
 export type Admission =
   | { readonly ok: true }
-  /** `cause` names the limit for the reply (RFC 3463 4.7.0 with a text saying which). */
+  /** `cause` names the limit for the reply, e.g. "Too many connections from 192.0.2.0/24". */
   | { readonly ok: false; readonly cause: string };
 
 /** The network a client counts against: its /24 (IPv4) or /64 (IPv6). */
@@ -69,13 +69,13 @@ export class ConnectionGate {
   admit(session: Omit<GateSession, 'network' | 'since' | 'authenticated' | 'busy'>, limits: GateLimits, now = Date.now()): Admission {
     const ip = normalizeIp(session.ip);
     const network = networkOf(ip);
-    if (this.#sessions.size >= limits.total) return { ok: false, cause: 'Too many connections, try again later' };
+    if (this.#sessions.size >= limits.total) return { ok: false, cause: 'Too many connections' };
     if (!session.trusted) {
-      if ((this.#perClient.get(ip) ?? 0) >= limits.perClient) return { ok: false, cause: `Too many connections from ${ip}, try again later` };
+      if ((this.#perClient.get(ip) ?? 0) >= limits.perClient) return { ok: false, cause: `Too many connections from ${ip}` };
       const mine = this.#perNetwork.get(network) ?? 0;
-      if (mine >= limits.perNetwork) return { ok: false, cause: `Too many connections from ${network}, try again later` };
+      if (mine >= limits.perNetwork) return { ok: false, cause: `Too many connections from ${network}` };
       if (this.#strangers >= this.strangerShare(limits) && !this.#makeRoom(mine)) {
-        return { ok: false, cause: 'Too many connections from outside networks, try again later' };
+        return { ok: false, cause: 'Too many connections from outside networks' };
       }
     }
     const entry: GateSession = { ...session, ip, network, since: now, authenticated: false, busy: false };
@@ -88,9 +88,9 @@ export class ConnectionGate {
     return { ok: true };
   }
 
-  /** The places strangers may hold at once. */
+  /** The places strangers may hold at once: the reserve takes at most half of the total. */
   strangerShare(limits: GateLimits): number {
-    return Math.max(0, limits.total - limits.reserved);
+    return limits.total - Math.min(limits.reserved, Math.floor(limits.total / 2));
   }
 
   /** Whether idle timeouts should shrink now (Postfix's stress mode). */

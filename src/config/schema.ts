@@ -24,7 +24,7 @@ const core = {
   'smtp.maxRecipients': setting(int(1, 10000), 100, 'Recipients per message (452 4.5.3 beyond, RFC 5321 §4.5.3.1.8).'),
   'smtp.maxConnections': setting(int(1, 10000), 200, 'Simultaneous SMTP connections over all listeners, trusted clients included (421 4.7.0 beyond).'),
   'smtp.reservedConnections': setting(int(0, 10000), 40,
-    'Of smtp.maxConnections, the places only trustedNetworks may take: strangers can never fill the board. When the strangers\' share is full, a newcomer from a less busy network takes the place of the busiest network\'s oldest idle, unauthenticated session.'),
+    'Of smtp.maxConnections, the places only trustedNetworks may take (at most half): strangers can never fill the board. When the strangers\' share is full, a newcomer from a less busy network takes the place of the busiest network\'s oldest idle, unauthenticated session.'),
   'smtp.maxConnectionsPerClient': setting(int(1, 10000), 20, 'Simultaneous SMTP connections from one outside IP address (421 4.7.0 beyond; trusted networks are not capped per address).'),
   'smtp.maxConnectionsPerNetwork': setting(int(1, 10000), 50, 'Simultaneous SMTP connections from one outside network, a /24 (IPv4) or /64 (IPv6) (421 4.7.0 beyond).'),
   'smtp.stressThreshold': setting(int(1, 100), 75,

@@ -4,7 +4,8 @@
 import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Context, Service } from '../context.ts';
-import { normalizeIp } from '../policy/ip.ts';
+import { networkSet, normalizeIp } from '../policy/ip.ts';
+import { ConnectionGate, type GateLimits } from '../anvil/gate.ts';
 import { Pop3Session } from './session.ts';
 import { MaildropLocks } from './locks.ts';
 import { AuthThrottle } from './throttle.ts';
@@ -33,7 +34,37 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
   const locks = new MaildropLocks();
   const throttle = new AuthThrottle();
   const sessions = new Set<Pop3Session>();
-  const perClient = new Map<string, number>();
+  // The same fair limits as SMTP (src/anvil/gate.ts): a reserve for trusted networks, caps per
+  // address and network, idle strangers preempted when full, shorter pre-login timeouts under stress.
+  const gate = new ConnectionGate();
+  const gateLimits = (): GateLimits => ({
+    total: ctx.store.get('pop3.maxSessions'),
+    reserved: ctx.store.get('pop3.reservedSessions'),
+    perClient: ctx.store.get('pop3.maxSessionsPerClient'),
+    perNetwork: ctx.store.get('pop3.maxSessionsPerNetwork'),
+    stressPercent: ctx.store.get('pop3.stressThreshold'),
+  });
+  let trustedList: readonly string[] | undefined;
+  let trusted: (ip: string) => boolean = () => false;
+  const isTrusted = (ip: string) => {
+    const list = ctx.store.get('trustedNetworks');
+    if (list !== trustedList) [trustedList, trusted] = [list, networkSet(list)];
+    return trusted(ip);
+  };
+  let wasStressed = false;
+  const applyStress = () => {
+    const stressed = gate.stressed(gateLimits());
+    if (stressed === wasStressed) return;
+    wasStressed = stressed;
+    ctx.log.log(stressed ? 'warn' : 'info', stressed ? 'pop3 under stress: shorter idle timeouts before login' : 'pop3 stress over', { sessions: gate.size });
+    for (const s of sessions) s.rearmIdle();
+  };
+  /** Idle timeout of a session: pop3.stressTimeout before login for a stranger under stress. */
+  const idleTimeoutMs = (id: string, loggedIn: boolean): number => {
+    const g = gate.get(id);
+    const short = !loggedIn && g !== undefined && !g.trusted && gate.stressed(gateLimits());
+    return (short ? ctx.store.get('pop3.stressTimeout') : ctx.store.get('pop3.idleTimeout')) * 1000;
+  };
   let nextId = 0;
   const servers: { plain: Server | null; tls: Server | null } = { plain: null, tls: null };
   let secureContext: SecureContext | null = null;
@@ -41,22 +72,34 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
   function accept(socket: Socket, implicitTls: boolean): void {
     socket.on('error', () => undefined);
     const client = normalizeIp(socket.remoteAddress ?? '');
-    const open = perClient.get(client) ?? 0;
-    if (sessions.size >= ctx.store.get('pop3.maxSessions') || open >= ctx.store.get('pop3.maxSessionsPerClient')) {
-      ctx.log.log('warn', 'pop3 connection refused: too many sessions', { client, total: sessions.size, fromClient: open });
+    const id = `pop3-${(nextId++).toString(36)}`;
+    let session: Pop3Session | null = null;
+    const admission = gate.admit({
+      id,
+      ip: client,
+      trusted: isTrusted(client),
+      preempt: (reason) => (session ? session.shutdown(reason) : socket.destroy()),
+    }, gateLimits());
+    if (!admission.ok) {
+      ctx.log.log('warn', 'pop3 connection refused', { client, cause: admission.cause, total: gate.size });
       // Plain text even on the TLS port: no handshake is spent on a connection we refuse.
-      socket.end('-ERR [SYS/TEMP] Too many connections; try again later\r\n');
+      socket.end(`-ERR [SYS/TEMP] ${admission.cause}; try again later\r\n`);
       socket.destroySoon();
       return;
     }
-    perClient.set(client, open + 1);
-    const deps = { ctx, locks, throttle, secureContext };
-    let session: Pop3Session | null = null;
+    applyStress();
+    const deps = {
+      ctx, locks, throttle, secureContext,
+      idleTimeoutMs: (loggedIn: boolean) => idleTimeoutMs(id, loggedIn),
+      onLogin: () => {
+        const g = gate.get(id);
+        if (g) g.authenticated = true;
+      },
+    };
     const done = () => {
       if (session) sessions.delete(session);
-      const left = (perClient.get(client) ?? 1) - 1;
-      if (left <= 0) perClient.delete(client);
-      else perClient.set(client, left);
+      gate.release(id);
+      applyStress();
       // The session has ended its side; a peer that never closes its own is cut after a grace time.
       if (!socket.destroyed) {
         const timer = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
@@ -67,7 +110,6 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
       const current = new Pop3Session(s, client, tls, deps);
       session = current;
       sessions.add(current);
-      const id = `pop3-${(nextId++).toString(36)}`;
       // The last-resort net (src/guard/): an error that escapes this session ends it alone.
       const scope = sessionGuard.open('pop3', id, client, (err) => {
         ctx.log.log('error', 'pop3 session ended by the guard', { session: id, client, error: err.stack ?? String(err) });

@@ -31,6 +31,10 @@ export interface SessionDeps {
   readonly throttle: AuthThrottle;
   /** Null when no certificate is configured: STLS is then not offered. */
   readonly secureContext: SecureContext | null;
+  /** The autologout timer, before and after login (shorter before it under stress); pop3.idleTimeout when absent. */
+  readonly idleTimeoutMs?: (loggedIn: boolean) => number;
+  /** Called once the session has logged in (the connection gate no longer preempts it). */
+  readonly onLogin?: () => void;
 }
 
 /** What the peer hears when a command fails: the text after "-ERR ". */
@@ -262,6 +266,8 @@ export class Pop3Session {
     this.#release = release;
     this.#maildrop = maildrop;
     this.#state = 'TRANSACTION';
+    this.#deps.onLogin?.();
+    this.rearmIdle();
     // POP-before-SMTP (seed §1 ②): this address may relay for a while. 0 seconds grants nothing.
     this.#ctx.leases.grant(this.client, store.get('pop3.popBeforeSmtpSeconds'));
     this.#ctx.log.log('info', 'pop3 login', { user, client: this.client, tls: this.#tls });
@@ -453,11 +459,21 @@ export class Pop3Session {
 
   // plumbing -----------------------------------------------------------------------------------
 
+  /** (Re)start the autologout timer with what applies now (login state, stress). */
+  rearmIdle(): void {
+    if (!this.#closed) this.#armIdle(this.#socket);
+  }
+
   #watch(socket: Socket): void {
     this.#reader.attach(socket);
     socket.on('error', () => undefined);
+    this.#armIdle(socket);
+  }
+
+  #armIdle(socket: Socket): void {
+    const ms = this.#deps.idleTimeoutMs?.(this.#state !== 'AUTHORIZATION') ?? this.#ctx.store.get('pop3.idleTimeout') * 1000;
     // §3: the autologout timer; when it fires the session ends WITHOUT entering UPDATE.
-    socket.setTimeout(this.#ctx.store.get('pop3.idleTimeout') * 1000, () => {
+    socket.setTimeout(ms, () => {
       if (this.#closed) return;
       socket.write('-ERR Autologout: idle for too long\r\n');
       this.#finish();

@@ -129,7 +129,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       const ip = normalizeIp(session.remoteAddress);
       const trusted = isTrusted(ip);
       const admission = gate.admit({ id: session.id, ip, trusted, preempt: (reason) => connectionOf(session.id)?.send(421, `4.7.0 ${reason}`) }, gateLimits());
-      if (!admission.ok) return callback(replyError(421, '4.7.0', admission.cause));
+      if (!admission.ok) return callback(replyError(421, '4.7.0', `${admission.cause}, try again later`));
       applyStress();
       // smtp-server armed the idle timer before the gate knew this session: arm it again by its rules.
       if (!trusted && wasStressed) connectionOf(session.id)?._armTimeout?.();

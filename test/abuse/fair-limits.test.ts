@@ -141,3 +141,37 @@ t.test('under stress idle strangers time out after smtp.stressTimeout; trusted c
   t.equal(results.filter(Boolean).length, 10, 'every idle stranger was closed');
   t.notOk(office.socket.destroyed, 'the trusted client is still connected');
 });
+
+// Python's poplib: STLS, USER/PASS, STAT; prints the seconds it took.
+const FETCH = `
+import poplib, socket, ssl, sys, time
+port, local = int(sys.argv[1]), sys.argv[2]
+class FromAddress(poplib.POP3):
+    def _create_socket(self, timeout):
+        return socket.create_connection((self.host, self.port), timeout, source_address=(local, 0))
+start = time.monotonic()
+p = FromAddress('127.0.0.1', port, timeout=10)
+p.stls(context=ssl._create_unverified_context())
+p.user('alice'); p.pass_('alice-password-1')
+print('OK %.3f %s' % (time.monotonic() - start, p.stat()), flush=True)
+p.quit()
+`;
+
+t.test('POP3: 400 idle sessions from 20 outside networks; the owner still logs in from elsewhere, the office too', async (t) => {
+  const fw = await startInProcess(t, { 'pop3.stressTimeout': 300 }, [{ name: 'alice', password: 'alice-password-1', addresses: ['alice@yubin.test'] }]);
+  const port = fw.ports().pop3!;
+  const held: Array<{ socket: Socket; first: Promise<string> }> = [];
+  t.teardown(() => held.forEach((h) => h.socket.destroy()));
+  for (let a = 1; a <= 20; a++) for (let i = 0; i < 20; i++) held.push(await hold(port, `127.${a}.0.9`));
+  const firsts = await Promise.all(held.map((h) => h.first));
+  await sleep(300);
+  t.same(firsts.filter((l) => !l.startsWith('+OK') && !l.startsWith('-ERR [SYS/TEMP] Too many connections')), [], 'greeted or refused with -ERR [SYS/TEMP]');
+  const open = held.filter((h) => !h.socket.destroyed && h.socket.readable).length;
+  t.ok(open <= 80, `strangers hold at most pop3.maxSessions - pop3.reservedSessions (${open})`);
+  const r = await run('python3', ['-c', FETCH, String(port), '127.200.0.9'], { timeoutMs: 15_000 });
+  t.match(r.stdout, /^OK /, r.stderr);
+  t.ok(Number(/^OK ([\d.]+)/.exec(r.stdout)?.[1] ?? 'NaN') < 1, `owner from another address: ${r.stdout.trim()}`);
+  const office = await hold(port, '127.0.0.1');
+  t.match(await office.first, /^\+OK /, 'a trusted client is greeted');
+  office.socket.destroy();
+});

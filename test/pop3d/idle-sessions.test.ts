@@ -25,6 +25,7 @@ const dir = process.argv[2];
 const store = await ConfigStore.open(dir);
 store.stage('pop3.maxSessions', '1000');
 store.stage('pop3.maxSessionsPerClient', '1000');
+store.stage('pop3.maxSessionsPerNetwork', '1000');
 await store.commit();
 const ctx = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
 const tls = { cert: await readFile(dir + '/cert.pem'), key: await readFile(dir + '/key.pem') };
