@@ -28,6 +28,7 @@ import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService } from '../src/hold/service.ts';
 import type { CommandHooks } from './commands/types.ts';
+import { LoginThrottle } from '../src/anvil/login-throttle.ts';
 
 export interface FirmwareOptions {
   dataDir: string;
@@ -85,7 +86,10 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
   const hold = createHoldService({ ctx, spool, qmgr });
   metrics.setQueueDepthSource(() => qmgr.depth());
   const health = createHealthWatch(ctx, { queueDepth: () => qmgr.depth() });
+  // One brake on password guessing for SMTP AUTH, POP3 and the console (src/anvil/).
+  const throttle = new LoginThrottle();
   const smtp = createSmtpService(ctx, {
+    throttle,
     tls,
     spool,
     stages,
@@ -98,7 +102,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     },
     ephemeralPorts: options.ephemeralPorts ?? false,
   });
-  const pop3 = createPop3Service(ctx, { tls, ephemeralPorts: options.ephemeralPorts ?? false });
+  const pop3 = createPop3Service(ctx, { tls, throttle, ephemeralPorts: options.ephemeralPorts ?? false });
 
   const hooks: CommandHooks = {
     alerts,
@@ -129,7 +133,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     }
     options.onReady?.(ports());
     if (options.console) {
-      const consoleService = createConsoleService(ctx, hooks);
+      const consoleService = createConsoleService(ctx, hooks, { throttle });
       await consoleService.start();
       started.push(consoleService);
     }

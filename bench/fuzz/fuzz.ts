@@ -49,11 +49,11 @@ export const FUZZ_SETTINGS = {
   'smtp.maxConnectionsPerClient': 200,
   'smtp.socketTimeout': 30,
   'pop3.allowCleartext': true,
-  'pop3.authDelayMs': 0,
+  'login.delayMs': 0,
   'pop3.maxSessions': 2000,
   'pop3.maxSessionsPerClient': 200,
-  'pop3.userLockoutFailures': 1000,
-  'pop3.clientLockoutFailures': 1000,
+  'login.pairFailures': 1000,
+  'login.sourceFailures': 1000,
 };
 
 const ALICE = [{ name: 'alice', password: 'alice-password-1', addresses: ['alice@yubin.test'] }];

@@ -25,7 +25,7 @@ export interface FirewallOptions {
 const BANNABLE_KINDS = new Set(['relay-attack', 'auth-attack', 'virus']);
 
 /** Settings that change the generated table. */
-const RULE_KEYS = /^(op25b\.(enabled|lanInterface|wanInterface|exemptHosts)|alerts\.autoBan(Ports)?|smtp\.(port|submissionPort|smtpsPort))$/;
+const RULE_KEYS = /^(op25b\.(enabled|lanInterface|wanInterface|exemptHosts)|alerts\.autoBan(Ports)?|smtp\.(port|submissionPort|smtpsPort)|pop3\.(port|tlsPort))$/;
 
 /**
  * Per-source packet counts since the last poll. An element that timed out and came back starts
@@ -73,7 +73,7 @@ export function createFirewallService(ctx: Context, options: FirewallOptions = {
     if (s['op25b.enabled'] && s['op25b.lanInterface'] === '') {
       throw new Error('op25b.lanInterface: must name the LAN interface when op25b.enabled is true');
     }
-    const listeners = [s['smtp.port'], s['smtp.submissionPort'], s['smtp.smtpsPort']];
+    const listeners = [s['smtp.port'], s['smtp.submissionPort'], s['smtp.smtpsPort'], s['pop3.port'], s['pop3.tlsPort']].filter((p) => p !== 0);
     const input: RulesetInput = { banPorts: [...s['alerts.autoBanPorts'], ...listeners] };
     if (s['op25b.enabled']) {
       input.op25b = { lanInterface: s['op25b.lanInterface'], wanInterface: s['op25b.wanInterface'], exemptHosts: s['op25b.exemptHosts'] };

@@ -1,5 +1,8 @@
-// Rate limit for console logins: each wrong password waits longer (1 s, 2 s, 4 s … 30 s), and
-// after console.maxFailures in a row the console refuses every login for console.lockoutSeconds.
+// Rate limit for console logins, on the login brake SMTP AUTH and POP3 share
+// (src/anvil/login-throttle.ts): each wrong password waits longer (1 s, 2 s, 4 s … 30 s), and
+// after console.maxFailures the admin login on this console is refused for console.lockoutSeconds.
+// The console's name is the source: a lockout hits whoever stands at that console.
+import { LoginThrottle, type LoginLimits, type LoginSource } from '../../src/anvil/login-throttle.ts';
 
 export interface LoginGuardLimits {
   maxFailures(): number;
@@ -8,35 +11,37 @@ export interface LoginGuardLimits {
 
 const FIRST_DELAY_MS = 1000;
 const MAX_DELAY_MS = 30_000;
+const USER = 'admin';
 
 export class LoginGuard {
   readonly #limits: LoginGuardLimits;
-  readonly #now: () => number;
-  #failures = 0;
-  #lockedUntil = 0;
+  readonly #throttle: LoginThrottle;
+  readonly #source: LoginSource;
 
-  constructor(limits: LoginGuardLimits, now: () => number = Date.now) {
+  constructor(limits: LoginGuardLimits, now: () => number = Date.now, throttle?: LoginThrottle, consoleName = 'console') {
     this.#limits = limits;
-    this.#now = now;
+    this.#throttle = throttle ?? new LoginThrottle(10_000, now);
+    // "trusted": the console is never locked for every user, only for its admin login.
+    this.#source = { address: `console:${consoleName}`, trusted: true };
+  }
+
+  #rules(): LoginLimits {
+    const lockMs = this.#limits.lockoutSeconds() * 1000;
+    return { firstDelayMs: FIRST_DELAY_MS, maxDelayMs: MAX_DELAY_MS, pairFailures: this.#limits.maxFailures(), sourceFailures: Infinity, windowMs: lockMs, lockMs };
   }
 
   /** Milliseconds the console stays locked; 0 when a login may be tried. */
   lockedFor(): number {
-    return Math.max(0, this.#lockedUntil - this.#now());
+    return this.#throttle.lockedFor(this.#source, USER);
   }
 
   /** Record a wrong password; returns how long to wait before the next try. */
   failure(): { delayMs: number; locked: boolean } {
-    this.#failures++;
-    if (this.#failures >= this.#limits.maxFailures()) {
-      this.#failures = 0;
-      this.#lockedUntil = this.#now() + this.#limits.lockoutSeconds() * 1000;
-      return { delayMs: 0, locked: true };
-    }
-    return { delayMs: Math.min(FIRST_DELAY_MS * 2 ** (this.#failures - 1), MAX_DELAY_MS), locked: false };
+    const { delayMs, locked } = this.#throttle.fail(this.#source, USER, this.#rules());
+    return locked ? { delayMs: 0, locked: true } : { delayMs, locked: false };
   }
 
   success(): void {
-    this.#failures = 0;
+    this.#throttle.succeed(this.#source, USER);
   }
 }

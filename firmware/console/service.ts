@@ -3,16 +3,19 @@
 import type { Context, Service } from '../../src/context.ts';
 import type { CommandHooks } from '../commands/index.ts';
 import type { SerialLink } from '../../board/serial/serial-link.ts';
+import type { LoginThrottle } from '../../src/anvil/login-throttle.ts';
 import { runConsole, createLoginGuard, type ConsoleIo, type ConsoleRun } from './session.ts';
 
 export interface ConsoleStreamOptions {
   /** Run on this stream instead of what console.device says (tests, embedding). */
   stream?: ConsoleIo;
+  /** The login brake shared with SMTP AUTH and POP3. */
+  throttle?: LoginThrottle;
 }
 
 export function createConsoleService(ctx: Context, hooks: CommandHooks = {}, options: ConsoleStreamOptions = {}): Service {
   // One guard for the service's life: reopening the port must not reset the failure count.
-  const guard = createLoginGuard(ctx);
+  const guard = createLoginGuard(ctx, options.throttle, options.stream?.name ?? (ctx.store.get('console.device') || 'stdio'));
   let run: ConsoleRun | undefined;
   let link: SerialLink | undefined;
   let rawStdin = false;

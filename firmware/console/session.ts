@@ -6,6 +6,7 @@ import { runCommand, splitWords, type CommandEnv, type CommandHooks, type Writer
 import { askNewSecret, Cancelled } from '../commands/secrets.ts';
 import { LineReader, type ReadResult } from './line-reader.ts';
 import { LoginGuard } from './login-guard.ts';
+import type { LoginThrottle } from '../../src/anvil/login-throttle.ts';
 import { hasAdminPassword, setAdminPassword, checkAdminPassword } from './admin.ts';
 
 export interface ConsoleIo {
@@ -35,11 +36,11 @@ function crlfWriter(output: Writable): Writer {
   };
 }
 
-export function createLoginGuard(ctx: Context): LoginGuard {
+export function createLoginGuard(ctx: Context, throttle?: LoginThrottle, consoleName = 'console'): LoginGuard {
   return new LoginGuard({
     maxFailures: () => ctx.store.get('console.maxFailures'),
     lockoutSeconds: () => ctx.store.get('console.lockoutSeconds'),
-  });
+  }, Date.now, throttle, consoleName);
 }
 
 export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, guard: LoginGuard): ConsoleRun {

@@ -11,6 +11,8 @@ export const boardSettings: Record<string, unknown> = {
   'pop3.tlsPort': 995,
   // A link made at each start by /usr/lib/yubin/prepare from /sys/class/tty/console/active.
   'console.device': '/dev/yubin-console',
+  // Password guessers, relay attackers and virus senders from outside go into the ban set.
+  'alerts.autoBan': true,
 };
 
 /** The config.json text to seed; throws naming the key if the schema no longer accepts a default. */

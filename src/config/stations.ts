@@ -5,6 +5,7 @@ import { settings as alertSettings } from '../alerts/settings.ts';
 import { settings as telemetrySettings } from '../telemetry/settings.ts';
 import { settings as boardSettings } from '../../board/gpio/settings.ts';
 import { settings as pop3Settings } from '../pop3d/settings.ts';
+import { settings as loginSettings } from '../anvil/settings.ts';
 import { settings as consoleSettings } from '../../firmware/console/settings.ts';
 import { settings as firewallSettings } from '../../board/firewall/settings.ts';
 import { settings as queueSettings } from '../qmgr/settings.ts';
@@ -27,6 +28,7 @@ export const stationSettings = {
   ...telemetrySettings,
   ...boardSettings,
   ...pop3Settings,
+  ...loginSettings,
   ...consoleSettings,
   ...firewallSettings,
   ...queueSettings,

@@ -8,6 +8,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { writeFileDurable } from './durable.ts';
 import { schema, defaults, isSettingKey, type Settings, type SettingKey } from './schema.ts';
+import { RENAMED } from '../anvil/settings.ts';
 
 export interface UserRecord {
   /** scrypt hash in the form scrypt$N$r$p$salt$hash (base64). */
@@ -75,6 +76,15 @@ export function parseSetting(key: string, text: string): unknown {
   }
 }
 
+/** A key stored under its old name is read under its new one (written so at the next commit). */
+function renameKeys(stored: Partial<Record<string, unknown>>): void {
+  for (const [old, now] of Object.entries(RENAMED)) {
+    if (!Object.hasOwn(stored, old)) continue;
+    if (!Object.hasOwn(stored, now)) stored[now] = stored[old];
+    delete stored[old];
+  }
+}
+
 /** Check every stored setting; returns one message per bad key. */
 export function validateSettings(stored: Partial<Record<string, unknown>>): string[] {
   const problems: string[] = [];
@@ -119,6 +129,7 @@ export class ConfigStore {
     db.settings ??= {};
     db.users ??= {};
     db.aliases ??= {};
+    renameKeys(db.settings);
     const problems = validateSettings(db.settings);
     if (problems.length > 0) throw new ConfigError(this.file, `invalid configuration:\n  ${problems.join('\n  ')}`);
     this.#low.data = db;

@@ -8,7 +8,7 @@ import { networkSet, normalizeIp } from '../policy/ip.ts';
 import { ConnectionGate, type GateLimits } from '../anvil/gate.ts';
 import { Pop3Session } from './session.ts';
 import { MaildropLocks } from './locks.ts';
-import { AuthThrottle } from './throttle.ts';
+import { LoginThrottle } from '../anvil/login-throttle.ts';
 import { startTls } from './tls.ts';
 import { sessionGuard } from '../guard/session-guard.ts';
 
@@ -17,6 +17,8 @@ export interface Pop3Options {
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
   /** Bind every enabled listener on a free port instead of its configured one (tests). */
   readonly ephemeralPorts?: boolean;
+  /** The login brake shared with SMTP AUTH and the console; a service of its own otherwise. */
+  readonly throttle?: LoginThrottle;
 }
 
 export interface Pop3Service extends Service {
@@ -32,7 +34,7 @@ const CLOSE_GRACE_MS = 5_000;
 
 export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3Service {
   const locks = new MaildropLocks();
-  const throttle = new AuthThrottle();
+  const throttle = options.throttle ?? new LoginThrottle();
   const sessions = new Set<Pop3Session>();
   // The same fair limits as SMTP (src/anvil/gate.ts): a reserve for trusted networks, caps per
   // address and network, idle strangers preempted when full, shorter pre-login timeouts under stress.
@@ -89,7 +91,7 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
     }
     applyStress();
     const deps = {
-      ctx, locks, throttle, secureContext,
+      ctx, locks, throttle, secureContext, trusted: isTrusted(client),
       idleTimeoutMs: (loggedIn: boolean) => idleTimeoutMs(id, loggedIn),
       onLogin: () => {
         const g = gate.get(id);

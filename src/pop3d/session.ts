@@ -12,7 +12,8 @@ import { DotStuffer } from './stuffing.ts';
 import type { MessageFile } from './message-file.ts';
 import { startTls } from './tls.ts';
 import type { MaildropLocks } from './locks.ts';
-import type { AuthThrottle } from './throttle.ts';
+import type { LoginThrottle, LoginSource } from '../anvil/login-throttle.ts';
+import { loginLimits } from '../anvil/settings.ts';
 import { maildirOf } from '../maildir/maildir.ts';
 
 type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
@@ -28,7 +29,10 @@ const TLS_HANDSHAKE_MS = 30_000;
 export interface SessionDeps {
   readonly ctx: Context;
   readonly locks: MaildropLocks;
-  readonly throttle: AuthThrottle;
+  /** The login brake shared with SMTP AUTH and the console. */
+  readonly throttle: LoginThrottle;
+  /** Whether the client is in trustedNetworks (never locked out as a whole). */
+  readonly trusted?: boolean;
   /** Null when no certificate is configured: STLS is then not offered. */
   readonly secureContext: SecureContext | null;
   /** The autologout timer, before and after login (shorter before it under stress); pop3.idleTimeout when absent. */
@@ -232,23 +236,25 @@ export class Pop3Session {
    */
   async #login(name: string, verify: () => Promise<string | null>): Promise<void> {
     const { throttle } = this.#deps;
-    const store = this.#ctx.store;
-    const limits = {
-      delayMs: store.get('pop3.authDelayMs'),
-      userFailures: store.get('pop3.userLockoutFailures'),
-      clientFailures: store.get('pop3.clientLockoutFailures'),
-      windowMs: store.get('pop3.lockoutSeconds') * 1000,
-    };
-    if (throttle.isLocked(this.client, name)) {
-      await this.#failed(name, throttle.fail(this.client, name, limits));
-      throw new Refusal('[SYS/TEMP] Too many failed logins; try again later');
-    }
-    const user = await verify();
-    if (user === null) {
-      await this.#failed(name, throttle.fail(this.client, name, limits));
-      throw new Refusal('[AUTH] Authentication failed');
-    }
-    throttle.succeed(user);
+    const limits = loginLimits(this.#ctx.store);
+    const source: LoginSource = { address: this.client, trusted: this.#deps.trusted ?? false };
+    // One attempt at a time from an outside address, failure delay included (src/anvil/).
+    const user = await throttle.inTurn(source, async () => {
+      if (this.#closed) return null;
+      if (throttle.lockedOut(source, name)) {
+        await this.#failed(name, throttle.fail(source, name, limits).delayMs);
+        throw new Refusal('[SYS/TEMP] Too many failed logins; try again later');
+      }
+      const found = await verify();
+      if (found === null) {
+        await this.#failed(name, throttle.fail(source, name, limits).delayMs);
+        throw new Refusal('[AUTH] Authentication failed');
+      }
+      return found;
+    });
+    if (user === null) return;
+    throttle.succeed(source, name);
+    if (name.toLowerCase() !== user) throttle.succeed(source, user);
     const release = this.#deps.locks.acquire(user);
     if (!release) {
       // RFC 2449 §8.1.1: the credentials were right, but another session holds the maildrop.
@@ -269,7 +275,7 @@ export class Pop3Session {
     this.#deps.onLogin?.();
     this.rearmIdle();
     // POP-before-SMTP (seed §1 ②): this address may relay for a while. 0 seconds grants nothing.
-    this.#ctx.leases.grant(this.client, store.get('pop3.popBeforeSmtpSeconds'));
+    this.#ctx.leases.grant(this.client, this.#ctx.store.get('pop3.popBeforeSmtpSeconds'));
     this.#ctx.log.log('info', 'pop3 login', { user, client: this.client, tls: this.#tls });
     const { count, octets } = maildrop.stat();
     await this.#ok(`${user} has ${messages(count)} (${octets} octets)`);

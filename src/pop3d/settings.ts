@@ -17,10 +17,4 @@ export const settings = {
   'pop3.stressTimeout': setting(int(1, 3600), 10, 'Seconds of silence before an outside session that has not logged in is closed while under stress (after login pop3.idleTimeout always applies).'),
   'pop3.idleTimeout': setting(int(1, 3600), 600,
     'Seconds of client silence before the session is closed without UPDATE (RFC 1939 §3: at least 10 minutes).'),
-  'pop3.authDelayMs': setting(int(0, 60000), 1000,
-    'Milliseconds before answering a failed login; doubles with each further failure from the client, up to 16 times this.'),
-  'pop3.userLockoutFailures': setting(int(1, 1000), 5, 'Failed logins for one user name within pop3.lockoutSeconds before that name is locked out.'),
-  'pop3.clientLockoutFailures': setting(int(1, 1000), 20,
-    'Failed logins from one IP address within pop3.lockoutSeconds before that address is locked out (an office behind NAT shares one).'),
-  'pop3.lockoutSeconds': setting(int(1, 86400), 900, 'Window in which failures are counted, and how long a lockout lasts.'),
 } satisfies Record<string, Setting<unknown>>;

@@ -19,6 +19,9 @@ import { replyError } from './reply.ts';
 import { receiveMessage, type ReceiveDeps } from './receive.ts';
 import type { HoldService } from '../hold/service.ts';
 import { sessionGuard, SMTP_GUARD_REPLY, type SessionScope } from '../guard/session-guard.ts';
+import { LoginThrottle } from '../anvil/login-throttle.ts';
+import { loginLimits } from '../anvil/settings.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
 
@@ -60,6 +63,8 @@ export interface SmtpOptions extends Omit<ReceiveDeps, 'ctx'> {
   tls: { key: Buffer; cert: Buffer };
   /** Bind every enabled listener on a free port instead of its configured one (tests). */
   ephemeralPorts?: boolean;
+  /** The login brake shared with POP3 and the console; one of its own otherwise. */
+  throttle?: LoginThrottle;
 }
 
 export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpService {
@@ -68,6 +73,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
   // Fair limits over all three listeners (src/anvil/gate.ts): a reserve for trusted networks,
   // caps per address and network, preemption of idle strangers, shorter timeouts under stress.
   const gate = new ConnectionGate();
+  const throttle = options.throttle ?? new LoginThrottle();
   const gateLimits = (): GateLimits => ({
     total: settings()['smtp.maxConnections'],
     reserved: settings()['smtp.reservedConnections'],
@@ -163,18 +169,29 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       const state = sessions.get(session.id);
       if (!state) return callback(replyError(421, '4.3.0', 'Session state lost'));
       const user = auth.username ?? '';
-      ctx.users.authenticate(user, auth.password ?? '').then(
-        (name) => {
-          if (name) {
-            const g = gate.get(session.id);
-            if (g) g.authenticated = true;
-            return callback(null, { user: name });
-          }
+      const source = { address: normalizeIp(session.remoteAddress), trusted: state.trusted };
+      const limits = loginLimits(ctx.store);
+      // The brake shared with POP3 and the console (src/anvil/): per source and per (user, source),
+      // across connections, one attempt at a time from an outside address.
+      throttle.inTurn(source, async () => {
+        const failed = async (reply: Error) => {
           state.authFailures += 1;
-          ctx.bus.emit('auth.failed', { service: 'smtp', client: normalizeIp(session.remoteAddress), user });
-          // A growing pause after each failure slows guessing without locking out the real user.
-          const pause = Math.min(250 * 2 ** state.authFailures, 8000);
-          setTimeout(() => callback(bad(state, replyError(535, '5.7.8', 'Authentication credentials invalid'))), pause).unref();
+          ctx.bus.emit('auth.failed', { service: 'smtp', client: source.address, user });
+          await sleep(throttle.fail(source, user, limits).delayMs);
+          return reply;
+        };
+        // RFC 4954 §6: 454 4.7.0 is a temporary failure; the password is not even checked.
+        if (throttle.lockedOut(source, user)) return failed(replyError(454, '4.7.0', 'Too many failed logins from your address, try again later'));
+        const name = await ctx.users.authenticate(user, auth.password ?? '');
+        if (!name) return failed(bad(state, replyError(535, '5.7.8', 'Authentication credentials invalid')));
+        throttle.succeed(source, user);
+        return name;
+      }).then(
+        (result) => {
+          if (result instanceof Error) return callback(result);
+          const g = gate.get(session.id);
+          if (g) g.authenticated = true;
+          callback(null, { user: result });
         },
         (err: Error) => callback(replyError(454, '4.7.0', `Temporary authentication failure: ${err.message}`)),
       );

@@ -59,7 +59,7 @@ export async function startPop3(t: Teardown, settings: Record<string, string> = 
   const dir = await tempDir(t);
   const store = await ConfigStore.open(dir);
   // Tests do not want to wait a second per failed login unless they say so.
-  for (const [key, value] of Object.entries({ 'pop3.authDelayMs': '0', ...settings })) store.stage(key, value);
+  for (const [key, value] of Object.entries({ 'login.delayMs': '0', ...settings })) store.stage(key, value);
   await store.commit();
   const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
   const tls = options.tls === false ? undefined : await makeCert();

@@ -73,6 +73,8 @@ export interface ChildOptions {
   stdin?: boolean;
   /** The script to run: the sources' firmware/yubin.ts by default, or a bundle (dist/x64/yubin.mjs). */
   entry?: string;
+  /** Listen on the configured ports, not free ones (a test in a network namespace of its own). */
+  configuredPorts?: boolean;
   /** V8 flags and environment instead of NODE_FLAGS and RUNTIME_ENV (bench/runtime-flags.ts compares them). */
   runtime?: { flags: readonly string[]; env: Readonly<Record<string, string>> };
 }
@@ -80,7 +82,7 @@ export interface ChildOptions {
 /** Run `yubin start` in a child process on `dataDir` and wait for its ready line. */
 export function startChild(dataDir: string, extraArgs: string[] = [], timeoutMs = 20_000, options: ChildOptions = {}): Promise<ChildFirmware> {
   const runtime = options.runtime ?? { flags: NODE_FLAGS, env: RUNTIME_ENV };
-  const argv = [process.execPath, ...runtime.flags, options.entry ?? join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, '--ephemeral-ports', ...extraArgs];
+  const argv = [process.execPath, ...runtime.flags, options.entry ?? join(repo, 'firmware/yubin.ts'), 'start', '--data', dataDir, ...(options.configuredPorts ? [] : ['--ephemeral-ports']), ...extraArgs];
   const [command, ...args] = [...(options.wrapper ?? []), ...argv] as [string, ...string[]];
   const child = spawn(command, args, {
     stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
