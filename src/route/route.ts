@@ -66,3 +66,27 @@ function expand(address: string, site: RouteSite, depth: number, out: Routed[], 
   const user = local.split('+')[0] ?? local;
   if (site.isUser(user)) out.push({ address, route: { kind: 'mailbox', user } });
 }
+
+/** What makes two routed copies the same delivery: a mailbox by its user, anything else by address. */
+function deliveryKey(r: Routed): string {
+  return r.route.kind === 'mailbox' ? `mailbox:${r.route.user}` : `${r.route.kind}:${r.address}`;
+}
+
+/**
+ * The deliveries of one message: each accepted RCPT's routes, a final mailbox or address only
+ * once however many RCPTs (and aliases) lead to it — Postfix's duplicate filter. The first RCPT
+ * that reached it is kept as the original recipient.
+ */
+export function uniqueDeliveries(rcpts: ReadonlyArray<{ address: string; routes: readonly Routed[] }>): Array<{ original: string } & Routed> {
+  const seen = new Set<string>();
+  const out: Array<{ original: string } & Routed> = [];
+  for (const rcpt of rcpts) {
+    for (const r of rcpt.routes) {
+      const key = deliveryKey(r);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ original: rcpt.address, ...r });
+    }
+  }
+  return out;
+}

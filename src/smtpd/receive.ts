@@ -9,7 +9,7 @@ import type { Context } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry, RcptState } from '../spool/entry.ts';
 import type { ClientInfo, Direction, MessageContext, NamedStage, Reply } from '../pipeline/stage.ts';
-import type { Routed } from '../route/route.ts';
+import { uniqueDeliveries, type Routed } from '../route/route.ts';
 import { newQueueId } from '../spool/queue-id.ts';
 import { DataGuard } from './data-guard.ts';
 import { receivedHeader } from './received.ts';
@@ -99,7 +99,9 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   const size = guard.bytes + traceBytes.length;
   const tooBig = deps.sizeCheck?.(size, input.envelope.rcpts) ?? null;
   if (tooBig) return await refuse(spool, id, tooBig);
-  const rcptList = input.envelope.rcpts.flatMap((r) => r.routes.map((x) => x.address));
+  // One copy per final mailbox or address, however many RCPTs or aliases name it.
+  const deliveries = uniqueDeliveries(input.envelope.rcpts);
+  const rcptList = deliveries.map((d) => d.address);
   const prepend: string[] = [];
   const base = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList };
   // The stages read the start of the file (all of a small message) from memory; a rewrite drops it.
@@ -132,9 +134,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   }
 
   const now = Date.now();
-  const rcpts: RcptState[] = input.envelope.rcpts.flatMap((r) =>
-    r.routes.map((x) => ({ original: r.address, address: x.address, route: x.route, status: 'pending' as const, attempts: 0, nextAttempt: now })),
-  );
+  const rcpts: RcptState[] = deliveries.map((d) => ({ original: d.original, address: d.address, route: d.route, status: 'pending' as const, attempts: 0, nextAttempt: now }));
   const entry: QueueEntry = {
     id,
     received: now,

@@ -65,3 +65,21 @@ t.test('quota: a full mailbox answers 452 4.2.2 at RCPT, and other users still g
   t.match(rcpt, /^452 4\.2\.2 <carol@yubin\.test>: mailbox full/);
   t.match((await send('bob@yubin.test'))[1], /^250 /, 'bob is not affected');
 });
+
+t.test('one copy per mailbox: the same recipient three times, in other cases, and through an alias', async (t) => {
+  const before = { alice: await inbox('alice'), bob: await inbox('bob') };
+  const c = await RawSmtp.open(port, '127.0.0.2');
+  t.teardown(() => c.close());
+  await c.reply();
+  await c.command('EHLO outside.example');
+  await c.command('MAIL FROM:<sender@outside.example>');
+  for (const to of ['alice@yubin.test', 'alice@yubin.test', 'ALICE@Yubin.Test', 'alice+news@yubin.test', 'sales@yubin.test']) {
+    t.match(await c.command(`RCPT TO:<${to}>`), /^250 /, `RCPT ${to} accepted`);
+  }
+  await c.command('DATA');
+  c.send('Subject: duplicates\r\n\r\nonce each\r\n.\r\n');
+  t.match(await c.reply(), /^250 /);
+  await fw.qmgr.whenIdle();
+  t.equal(await inbox('alice') - before.alice, 1, 'alice: one copy');
+  t.equal(await inbox('bob') - before.bob, 1, 'bob (through sales): one copy');
+});
