@@ -6,6 +6,7 @@ import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startFirmware, type Firmware } from './supervisor.ts';
 import { systemdNotifier } from '../image/runtime/sd-notify.ts';
+import { START_USAGE } from './commands/start.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,7 +28,7 @@ export function parseStartArgs(argv: string[]): StartArgs {
     if (a === '--data') args.dataDir = value();
     else if (a === '--config') args.configFile = value();
     else if (a === '--ephemeral-ports') args.ephemeralPorts = true;
-    else throw new Error(`unknown option ${a} (usage: yubin start [--config FILE] [--data DIR])`);
+    else throw new Error(`unknown option ${a} (usage: yubin ${START_USAGE})`);
   }
   return args;
 }
