@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from '../config/durable.ts';
+import { secretsDir } from '../config/secrets-dir.ts';
 import { ConfigError, type ConfigStore, type UserRecord } from '../config/store.ts';
 import { hashPassword, verifyPassword, dummyHash } from './passwords.ts';
 
@@ -28,7 +29,7 @@ export class Users {
   constructor(store: ConfigStore) {
     this.#store = store;
     // Readable by Yubin alone (mode 0600): APOP needs the secret itself, so it must never be the login hash.
-    this.#apopFile = join(store.dataDir, 'secrets', 'apop.json');
+    this.#apopFile = join(secretsDir(store.dataDir), 'apop.json');
   }
 
   list(): string[] {
