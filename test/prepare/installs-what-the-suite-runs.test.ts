@@ -25,6 +25,7 @@ const fromNode: Record<string, string> = {
 /** Programs the sources can run but the suite never does, and why. */
 const notRunByTheSuite: Record<string, string> = {
   'systemd-notify': 'run only under systemd (NOTIFY_SOCKET set): the image\'s unit, never a test',
+  'qemu-system-x86_64': 'the boot test\'s (npm run image:test: .ci/run installs its packages); test/image/kvm-fallback runs a stand-in',
 };
 
 const searchPath = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
