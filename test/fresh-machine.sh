@@ -106,7 +106,7 @@ cleanup() {
   fi
 }
 trap cleanup EXIT
-trap 'say interrupted; exit 130' INT TERM HUP
+trap 'say "interrupted (output so far in $log)"; exit 130' INT TERM HUP
 
 started=$(date +%s)
 say "work folder $work; commit $commit"
