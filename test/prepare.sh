@@ -16,7 +16,7 @@ build_packages=(python3 make g++)
 packages=(
   "${build_packages[@]}"
   swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim
-  fetchmail clamav-daemon openssl curl util-linux zip gpg qpdf
+  fetchmail clamav-daemon openssl curl util-linux zip gpg gpg-agent qpdf
 )
 
 install_missing() {
@@ -29,7 +29,8 @@ install_missing() {
   if [ "$(id -u)" != 0 ]; then echo "prepare: need root to apt-get install ${missing[*]}" >&2; return 1; fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  # Recommends are not installed: a program that needs one lists it here (swaks --tls: libnet-ssleay-perl).
+  # Recommends are not installed: a program that needs one lists it here (swaks --tls:
+  # libnet-ssleay-perl; gpg: gpg-agent).
   # No daemons are started by the tests' packages here: each test starts its own peer.
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }

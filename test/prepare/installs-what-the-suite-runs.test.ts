@@ -1,6 +1,6 @@
 // test/prepare.sh must install every program the suite and the firmware under test run: on a fresh
 // Debian machine a missing one turns tests red that pass here (qpdf, zip and gpg were used but not
-// listed; swaks --tls needs libnet-ssleay-perl, which swaks only recommends). The programs are read
+// listed; swaks --tls needs libnet-ssleay-perl and gpg needs gpg-agent, which they only recommend). The programs are read
 // from the sources (test/support/spawned-tools.ts), each is mapped to the Debian package that
 // ships it on this machine (dpkg -S), and that package must be in prepare's list, be pulled in by
 // one that is (Depends, Pre-Depends: prepare installs without recommends), or be in every Debian

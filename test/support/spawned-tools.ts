@@ -4,8 +4,8 @@
 // following the arguments, also across imports), command prefixes kept in arrays
 // (`['ip', 'netns', 'exec', NS, 'nft']`, a parameter `command = ['nft']`), and what wrappers run
 // (`ip netns exec NS CMD`, `unshare … CMD`, `sh -c 'SCRIPT'`, `timeout`, `env`, …). Some programs
-// need more than themselves: swaks does TLS through Perl's Net::SSLeay, node-gyp compiles with
-// python3, make and g++, and Python code imports modules. Those are needs too.
+// need more than themselves: swaks does TLS through Perl's Net::SSLeay, gpg runs gpg-agent, node-gyp
+// compiles with python3, make and g++, and Python code imports modules. Those are needs too.
 import ts from 'typescript';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { dirname, join, relative, resolve, basename } from 'node:path';
@@ -413,6 +413,8 @@ export function needsOf(v: Word[], where: string): Need[] {
       if (c >= 0) for (const script of text(rest[c + 1])) for (const line of shellCommands(script)) out.push(...needsOf(line, where));
     } else if (name === 'swaks' && rest.some((w) => text(w).some((t) => /^--?tls/.test(t)))) {
       out.push({ kind: 'perl', module: 'Net::SSLeay', where, why: 'swaks does TLS through Net::SSLeay (the swaks package only recommends it)' });
+    } else if (name === 'gpg') {
+      out.push({ kind: 'program', name: 'gpg-agent', where, why: 'gpg asks gpg-agent for every passphrase and key (the gpg package only recommends it)' });
     } else if (name === 'node-gyp') {
       for (const tool of 'python3 make g++'.split(' ')) out.push({ kind: 'program', name: tool, where, why: 'node-gyp builds addons with it' });
     }
