@@ -161,6 +161,9 @@ suite() {
   unshare --mount --propagation private -- /bin/bash -c '
     set -e
     root=$1
+    # The root a mount of its own, as / is on a machine: `ip netns exec` and `unshare
+    # --propagation` change the propagation of /, which fails on a plain folder.
+    mount --bind "$root" "$root"
     mount -t proc proc "$root/proc"
     mount --rbind /sys "$root/sys"
     mount --rbind /dev "$root/dev"
