@@ -3,6 +3,7 @@
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { ConfigStore } from '../src/config/store.ts';
+import { tightenSecretsDir } from '../src/config/secrets-dir.ts';
 import { Users } from '../src/accounts/users.ts';
 import { EventBus } from '../src/events/bus.ts';
 import { Leases } from '../src/policy/leases.ts';
@@ -69,6 +70,8 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     log: options.log ?? stderrLogger(),
     leases: new Leases(),
   };
+  const wasMode = await tightenSecretsDir(dataDir);
+  if (wasMode !== undefined) ctx.log.log('warn', 'DATA/secrets was not private: made it 0700', { was: `0${wasMode.toString(8)}` });
   // Changes committed by the CLI in another process take effect without a restart (ports excepted).
   store.watch(() => ctx.bus.emit('config.changed', { keys: [] }));
 

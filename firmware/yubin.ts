@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { startFirmware, type Firmware } from './supervisor.ts';
 import { systemdNotifier } from '../image/runtime/sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
+import { START_USAGE } from './commands/start.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,7 +29,7 @@ export function parseStartArgs(argv: string[]): StartArgs {
     if (a === '--data') args.dataDir = value();
     else if (a === '--config') args.configFile = value();
     else if (a === '--ephemeral-ports') args.ephemeralPorts = true;
-    else throw new Error(`unknown option ${a} (usage: yubin start [--config FILE] [--data DIR])`);
+    else throw new Error(`unknown option ${a} (usage: yubin ${START_USAGE})`);
   }
   return args;
 }

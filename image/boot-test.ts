@@ -12,7 +12,7 @@ import { parseArch, option, targets, outDir, type Target } from './lib/targets.t
 import { imagePath, dataSizeMiB } from './build.ts';
 import { boardConfigJson } from './lib/board-defaults.ts';
 import { makeExt4, writePartition, fatOf, partitions, MiB } from './lib/disk.ts';
-import { Vm } from './lib/qemu.ts';
+import { Vm, chooseAccel, bootWithFallback } from './lib/qemu.ts';
 import { sendOverSmtp, fetchWithApop } from './lib/mail-peers.ts';
 import { ConfigStore } from '../src/config/store.ts';
 import { Users } from '../src/accounts/users.ts';
@@ -107,6 +107,8 @@ async function main(target: Target, argv: string[]): Promise<number> {
       // Without quiet: when a step fails, the console tail printed with it shows the boot.
       await writeFile(`${dir}/syslinux.cfg`, cfg.replace(/^(\s*APPEND .*)$/m, `$1 ${report}`).replace(' quiet', ''));
       await run('mcopy', ['-o', '-i', fat, `${dir}/syslinux.cfg`, '::syslinux.cfg']);
+      // The kernel alone, for the KVM probe (qemu.ts: probeKvm).
+      await run('mcopy', ['-i', fat, '::vmlinuz', dir]);
     } else {
       // -M virt has no Pi firmware: take kernel and initrd from the image's FAT, console on the PL011.
       const fat = await fatOf(disk);
@@ -115,22 +117,28 @@ async function main(target: Target, argv: string[]): Promise<number> {
         append: `root=LABEL=yubin-root ro rootwait console=ttyAMA0,115200 systemd.volatile=state ${report}` };
     }
 
-    vm = new Vm({ target, disk, dir, ...(kernel ? { kernel } : {}) });
-    const theVm = vm;
-    await vm.attach();
-    consoleTail = () => theVm.tail(30);
-    console.log(`boot-test: qemu ${target.arch} with ${vm.accel.toUpperCase()}, 512 MiB, image ${image}`);
+    // KVM only when the image's kernel boots under it (nested virtualisation: /dev/kvm, but no usable KVM).
+    const choice = await chooseAccel(target, { kernel: kernel?.vmlinuz ?? `${dir}/vmlinuz` });
+    console.log(`boot-test: ${choice.accel.toUpperCase()}: ${choice.why}`);
+    const start = (accel: 'kvm' | 'tcg') => {
+      const started = new Vm({ target, disk, dir, accel, ...(kernel ? { kernel } : {}) });
+      vm = started;
+      consoleTail = () => started.tail(30);
+      console.log(`boot-test: qemu ${target.arch} with ${accel.toUpperCase()}, 512 MiB, image ${image}`);
+      return started;
+    };
     let ports = new Map<string, number>();
     let mounts: string | undefined;
-    const ready = await step('boots to the ready line', async () => {
+    const ready = await step('boots to the ready line', () => bootWithFallback(choice.accel, start, async (theVm) => {
       // /usr/lib/yubin/prepare prints its mount report just before the firmware starts.
       mounts = (await theVm.sees(mountReport, tcgReadyS * 1000))?.[0];
       const left = tcgReadyS * 1000 - (performance.now() - theVm.startedAt);
       const m = await theVm.waitFor(/yubin: ready[^\r\n]*[\r\n]/, Math.max(left, 30_000));
       ports = parseReady(m[0]);
       return `${((performance.now() - theVm.startedAt) / 1000).toFixed(1)} s boot-to-ready (${theVm.accel}${theVm.accel === 'tcg' ? ', no KVM: emulated CPU' : ''}): ${m[0].trim()}`;
-    });
-    if (ready.status !== 'pass') return finish();
+    }, (line) => console.log(`boot-test: ${line}`)));
+    if (ready.status !== 'pass' || vm === undefined) return finish();
+    const theVm: Vm = vm;
     const has = (service: string) => [...ports.keys()].some((k) => k.startsWith(service));
 
     await step('systemd: READY=1 through sd_notify (Type=notify unit)', async () => {

@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
-# `npm test`: prepare the machine, run every test file with tap on Node 24 (node_modules/.bin),
-# and end with the line CI reads: "N passed, N failed".
+# `npm test`: type-check, prepare the machine, run every test file with tap on Node 24
+# (node_modules/.bin), and end with the line CI reads: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 # Node 24 and tap from node_modules, also when this script is run outside npm.
 export PATH="$PWD/node_modules/.bin:$PATH"
+# Node runs TypeScript by stripping the types, so a type error would pass every test: the
+# project's type check comes first (`npm run typecheck`, tsconfig.json).
+if ! tsc -p . --noEmit; then
+  echo "npm test: tsc -p . found type errors (above)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 if ! bash test/prepare.sh; then
   echo "0 passed, 1 failed"
   exit 1

@@ -1,14 +1,18 @@
 // user …, domain …, alias …: the office's mailboxes, local domains and aliases.
 import { ConfigError } from '../../src/config/store.ts';
 import { domain as domainKind } from '../../src/config/kinds.ts';
-import { checkUserName } from '../../src/accounts/users.ts';
+import { checkUserName, passwordRules } from '../../src/accounts/users.ts';
 import { parseOptions, positionals } from './options.ts';
 import { askNewSecret } from './secrets.ts';
 import { commitSettings } from './config.ts';
 import type { Command, CommandEnv } from './types.ts';
 
+function apopSecretRules(secret: string): void {
+  if (secret.length < 8) throw new ConfigError('apop', 'secret too short: use at least 8 characters');
+}
+
 async function passwordFrom(value: string | undefined, env: CommandEnv, name: string): Promise<string> {
-  return value ?? askNewSecret(env, `password for ${name}`);
+  return value ?? askNewSecret(env, `password for ${name}`, { check: passwordRules });
 }
 
 function listUsers(env: CommandEnv): void {
@@ -90,8 +94,8 @@ export const userCommand: Command = {
           env.out.write(`APOP off for ${name}\n`);
           return 0;
         }
-        const secret = values.secret ?? (await askNewSecret(env, `APOP secret for ${name}`, 'apop'));
-        if (secret.length < 8) throw new ConfigError('apop', 'secret too short: use at least 8 characters');
+        const secret = values.secret ?? (await askNewSecret(env, `APOP secret for ${name}`, { key: 'apop', check: apopSecretRules }));
+        apopSecretRules(secret);
         await env.ctx.users.setApopSecret(name, secret);
         env.out.write(`APOP on for ${name}\n`);
         return 0;

@@ -5,7 +5,7 @@ import { positionals } from './options.ts';
 import { askNewSecret } from './secrets.ts';
 import { showConfig } from './config.ts';
 import { listUsers } from './accounts.ts';
-import { setAdminPassword } from '../console/admin.ts';
+import { setAdminPassword, adminPasswordRules } from '../console/admin.ts';
 import type { Command, CommandEnv } from './types.ts';
 
 function notAvailable(env: CommandEnv, what: string): number {
@@ -140,7 +140,7 @@ export const passwdCommand: Command = {
   surfaces: ['console'],
   async run(args, env) {
     positionals(args, 0, 'passwd');
-    await setAdminPassword(env.ctx, await askNewSecret(env, 'admin password'));
+    await setAdminPassword(env.ctx, await askNewSecret(env, 'admin password', { check: adminPasswordRules }));
     env.out.write('admin password changed\n');
     return 0;
   },

@@ -8,6 +8,7 @@ import { queueCommand } from './queue.ts';
 import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
+import { startCommand } from './start.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -34,6 +35,7 @@ const helpCommand: Command = {
 /** Every command, in the order `help` lists them. Add new commands here. */
 export const commands: Command[] = [
   helpCommand,
+  startCommand,
   showCommand,
   setCommand,
   commitCommand,

@@ -10,8 +10,13 @@ export function hasAdminPassword(ctx: Context): boolean {
   return ctx.store.get('console.passwordHash') !== '';
 }
 
-export async function setAdminPassword(ctx: Context, password: string): Promise<void> {
+/** The admin password's rules: throws a ConfigError naming what is wrong. */
+export function adminPasswordRules(password: string): void {
   if (password.length < MIN_ADMIN_PASSWORD) throw new ConfigError('password', `too short: use at least ${MIN_ADMIN_PASSWORD} characters`);
+}
+
+export async function setAdminPassword(ctx: Context, password: string): Promise<void> {
+  adminPasswordRules(password);
   await commitSettings(ctx, { 'console.passwordHash': await hashPassword(password) });
 }
 

@@ -7,7 +7,7 @@ import { askNewSecret, Cancelled } from '../commands/secrets.ts';
 import { LineReader, type ReadResult } from './line-reader.ts';
 import { LoginGuard } from './login-guard.ts';
 import type { LoginThrottle } from '../../src/anvil/login-throttle.ts';
-import { hasAdminPassword, setAdminPassword, checkAdminPassword } from './admin.ts';
+import { hasAdminPassword, setAdminPassword, checkAdminPassword, adminPasswordRules, MIN_ADMIN_PASSWORD } from './admin.ts';
 
 export interface ConsoleIo {
   input: Readable;
@@ -87,9 +87,9 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
       return 'end' in r && r.end === 'closed' ? 'closed' : false;
     }
     if (!hasAdminPassword(ctx)) {
-      out.write('No admin password is set yet: choose one now (at least 8 characters).\n');
+      out.write(`No admin password is set yet: choose one now (at least ${MIN_ADMIN_PASSWORD} characters).\n`);
       try {
-        await setAdminPassword(ctx, await askNewSecret(env(() => undefined), 'admin password'));
+        await setAdminPassword(ctx, await askNewSecret(env(() => undefined), 'admin password', { check: adminPasswordRules }));
       } catch (err) {
         // The input ended (stdin from /dev/null, a serial line gone): stop, do not ask again.
         if (closed || reader.closed) return 'closed';

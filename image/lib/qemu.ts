@@ -12,21 +12,112 @@ export const guestPorts = [25, 587, 465, 110, 995] as const;
 /** Serial text kept for matching; older text is dropped (the boot log is long, the bound is not). */
 const serialKeep = 256 * 1024;
 
+export type Accel = 'kvm' | 'tcg';
+
 export interface VmOptions {
   target: Target;
   disk: string;
   dir: string;
+  accel: Accel;
   /** arm64 -M virt has no Pi firmware: kernel, initrd and command line come from the test. */
   kernel?: { vmlinuz: string; initrd: string; append: string };
   memoryMiB?: number;
+  /** The qemu program (default qemu-system-x86_64 / qemu-system-aarch64); tests use a stand-in. */
+  qemu?: string;
 }
 
-export function kvmUsable(): boolean {
+const qemuFor = (target: Target) => (target.arch === 'x64' ? 'qemu-system-x86_64' : 'qemu-system-aarch64');
+
+// --- KVM or TCG -----------------------------------------------------------------------------------
+// A readable and writable /dev/kvm is not enough. Under nested virtualisation qemu -accel kvm may
+// abort at the guest's first instructions ("failed to set MSR 0x10a"), or run it so slowly that it
+// is no use: on the 2-CPU build machine a 7-instruction guest ran under KVM in 0.1 s, but Debian's
+// kernel sat in its decompressor for minutes (RIP moving inside a 4 KiB loop) where TCG reaches the
+// root-mount panic in 5 s. So the probe boots the image's own kernel, without disk or initrd, the way
+// the boot test runs it, and KVM is used only when that kernel gets to its "VFS: Unable to mount
+// root fs" panic within a few seconds.
+
+/** What the kernel prints when it ran through early boot and found no root: the probe's goal. */
+const probeGoal = /Kernel panic|Unable to mount root fs/;
+
+/** The qemu arguments of the probe: the boot test's machine and CPU under KVM, the image's kernel. */
+export function probeArgs(kernel: string): string[] {
+  return ['-machine', 'pc', '-accel', 'kvm', '-cpu', 'host', '-smp', '2', '-m', '256', '-nodefaults', '-display', 'none',
+    '-serial', 'stdio', '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 panic=-1'];
+}
+
+/** Whether qemu boots `kernel` under KVM here within `timeoutMs` (TCG takes ~5 s for it). */
+export async function probeKvm(options: { kernel: string; qemu?: string; timeoutMs?: number }): Promise<{ usable: boolean; detail: string }> {
+  const timeoutMs = options.timeoutMs ?? 20_000;
+  const start = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn(options.qemu ?? 'qemu-system-x86_64', probeArgs(options.kernel), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let serial = '';
+    let stderr = '';
+    let verdict: { usable: boolean; detail: string } | undefined;
+    const took = () => ((performance.now() - start) / 1000).toFixed(1);
+    const decide = (v: { usable: boolean; detail: string }) => {
+      verdict ??= v;
+      child.kill('SIGKILL');
+    };
+    child.stdout.on('data', (b: Buffer) => {
+      serial = (serial + b.toString('latin1')).slice(-4000);
+      if (probeGoal.test(serial)) decide({ usable: true, detail: `the kernel booted under KVM to its root-mount panic in ${took()} s` });
+    });
+    child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
+    const timer = setTimeout(() => {
+      const last = serial.trim().split(/\r?\n/).at(-1);
+      decide({ usable: false, detail: `the kernel did not get through early boot under KVM within ${timeoutMs / 1000} s${last ? ` (last console line: ${last.trim()})` : ''}` });
+    }, timeoutMs);
+    child.on('error', (err) => decide({ usable: false, detail: `qemu did not start: ${err.message}` }));
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      const said = stderr.trim().split('\n').filter(Boolean).slice(-2).join(' | ');
+      resolve(verdict ?? { usable: false, detail: `qemu -accel kvm ${signal ? `was killed by ${signal}` : `exited ${code}`}${said ? `: ${said}` : ''}` });
+    });
+  });
+}
+
+export interface AccelChoice {
+  accel: Accel;
+  /** Why, for the test's output. */
+  why: string;
+}
+
+/** KVM when the guest's CPU is the host's, /dev/kvm is there, and `kernel` boots under it (probeKvm); else TCG. */
+export async function chooseAccel(target: Target, options: { kernel: string; qemu?: string; kvmDevice?: string; hostArch?: string; timeoutMs?: number }): Promise<AccelChoice> {
+  if (target.arch !== 'x64' || (options.hostArch ?? process.arch) !== 'x64') return { accel: 'tcg', why: `no KVM for a ${target.arch} guest on this ${options.hostArch ?? process.arch} host` };
+  const device = options.kvmDevice ?? '/dev/kvm';
   try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-    return true;
+    accessSync(device, constants.R_OK | constants.W_OK);
   } catch {
-    return false;
+    return { accel: 'tcg', why: `${device} is missing or not readable and writable` };
+  }
+  const probe = await probeKvm({ kernel: options.kernel, ...(options.qemu ? { qemu: options.qemu } : {}), ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}) });
+  return probe.usable ? { accel: 'kvm', why: probe.detail } : { accel: 'tcg', why: `KVM unusable, falling back to TCG: ${probe.detail}` };
+}
+
+/** What qemu says when KVM itself fails (the nested MSR abort and its kin), not the guest or the disk. */
+export const kvmError = /\bkvm\b|KVM|failed to set MSR/;
+
+/**
+ * Boot with `start(accel)` and wait with `untilReady`. When qemu under KVM exits with a KVM error
+ * before that (KVM passed the probe but fails on the real guest), boot again under TCG. The caller
+ * keeps the VM `start` made last and stops it; a VM given up here is stopped here.
+ */
+export async function bootWithFallback<T>(accel: Accel, start: (accel: Accel) => Vm, untilReady: (vm: Vm) => Promise<T>, say: (line: string) => void): Promise<T> {
+  const vm = start(accel);
+  try {
+    await vm.attach();
+    return await untilReady(vm);
+  } catch (err) {
+    const exit = vm.exited;
+    if (accel !== 'kvm' || exit === undefined || !kvmError.test(exit)) throw err;
+    say(`qemu under KVM stopped before the ready line (${exit.split('\n')[0]}): booting again under TCG`);
+    await vm.stop();
+    const again = start('tcg');
+    await again.attach();
+    return untilReady(again);
   }
 }
 
@@ -34,6 +125,8 @@ export class Vm {
   readonly accel: 'kvm' | 'tcg';
   readonly startedAt = performance.now();
   readonly #child: ChildProcess;
+  /** Settles when qemu has exited and its stderr is read to the end. */
+  readonly #closed: Promise<void>;
   readonly #serialPath: string;
   readonly #monitorPath: string;
   #serial: Socket | undefined;
@@ -47,7 +140,7 @@ export class Vm {
     const { target, disk, dir } = options;
     this.#serialPath = `${dir}/serial.sock`;
     this.#monitorPath = `${dir}/monitor.sock`;
-    this.accel = target.arch === 'x64' && process.arch === 'x64' && kvmUsable() ? 'kvm' : 'tcg';
+    this.accel = options.accel;
     const hostfwd = guestPorts.map((p) => `hostfwd=tcp:127.0.0.1:0-:${p}`).join(',');
     const common = [
       '-m', String(options.memoryMiB ?? 512), '-smp', '2', '-nodefaults', '-display', 'none',
@@ -57,23 +150,31 @@ export class Vm {
       '-netdev', `user,id=n0,${hostfwd}`, '-device', 'virtio-net-pci,netdev=n0',
       '-rtc', 'base=utc',
     ];
-    let cmd: string;
-    let args: string[];
-    if (target.arch === 'x64') {
-      cmd = 'qemu-system-x86_64';
-      args = ['-machine', 'pc', '-accel', this.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', this.accel === 'kvm' ? 'host' : 'max', ...common];
-    } else {
-      cmd = 'qemu-system-aarch64';
-      args = ['-machine', 'virt', '-cpu', 'cortex-a72', '-accel', 'tcg,thread=multi', ...common];
-    }
+    const cmd = options.qemu ?? qemuFor(target);
+    const args = target.arch === 'x64'
+      ? ['-machine', 'pc', '-accel', this.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', this.accel === 'kvm' ? 'host' : 'max', ...common]
+      : ['-machine', 'virt', '-cpu', 'cortex-a72', '-accel', 'tcg,thread=multi', ...common];
     if (options.kernel) args.push('-kernel', options.kernel.vmlinuz, '-initrd', options.kernel.initrd, '-append', options.kernel.append);
     this.#child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child.stderr?.on('data', (b: Buffer) => {
       this.#stderr = (this.#stderr + b.toString()).slice(-4000);
     });
-    this.#child.on('exit', (code, signal) => {
-      this.#exited = `qemu exited (${code ?? signal})${this.#stderr ? ': ' + this.#stderr.trim() : ''}`;
+    // 'close', not 'exit': what qemu said last (a KVM abort) is read by then.
+    this.#closed = new Promise((resolve) => {
+      this.#child.on('close', (code, signal) => {
+        this.#exited = `qemu exited (${code ?? signal})${this.#stderr ? ': ' + this.#stderr.trim() : ''}`;
+        resolve();
+      });
+      this.#child.on('error', (err) => {
+        this.#exited = `qemu did not start: ${err.message}`;
+        resolve();
+      });
     });
+  }
+
+  /** How qemu ended, once it has. */
+  get exited(): string | undefined {
+    return this.#exited;
   }
 
   async #connect(path: string, timeoutMs: number): Promise<Socket> {
@@ -183,10 +284,9 @@ export class Vm {
   async stop(): Promise<void> {
     this.#serial?.destroy();
     if (this.#exited) return;
-    const gone = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
     this.#child.kill('SIGTERM');
     const timer = setTimeout(() => this.#child.kill('SIGKILL'), 5000);
-    await gone;
+    await this.#closed;
     clearTimeout(timer);
   }
 }

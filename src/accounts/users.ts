@@ -3,10 +3,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from '../config/durable.ts';
+import { secretsDir } from '../config/secrets-dir.ts';
 import { ConfigError, type ConfigStore, type UserRecord } from '../config/store.ts';
 import { hashPassword, verifyPassword, dummyHash } from './passwords.ts';
 
 export const USER_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
+
+/** A mail user's password rules: throws a ConfigError naming what is wrong. */
+export function passwordRules(password: string): void {
+  if (password.length < 8) throw new ConfigError('password', 'too short: use at least 8 characters');
+}
 
 export function checkUserName(name: string): string {
   const n = name.toLowerCase();
@@ -23,7 +29,7 @@ export class Users {
   constructor(store: ConfigStore) {
     this.#store = store;
     // Readable by Yubin alone (mode 0600): APOP needs the secret itself, so it must never be the login hash.
-    this.#apopFile = join(store.dataDir, 'secrets', 'apop.json');
+    this.#apopFile = join(secretsDir(store.dataDir), 'apop.json');
   }
 
   list(): string[] {
@@ -36,7 +42,7 @@ export class Users {
 
   async add(name: string, password: string, options: { addresses?: string[]; quota?: number } = {}): Promise<void> {
     const n = checkUserName(name);
-    if (password.length < 8) throw new ConfigError('password', 'too short: use at least 8 characters');
+    passwordRules(password);
     const passwordHash = await hashPassword(password);
     await this.#store.update((db) => {
       if (db.users[n]) throw new ConfigError('user', `${n} already exists`);
@@ -55,7 +61,7 @@ export class Users {
 
   async setPassword(name: string, password: string): Promise<void> {
     const n = name.toLowerCase();
-    if (password.length < 8) throw new ConfigError('password', 'too short: use at least 8 characters');
+    passwordRules(password);
     const passwordHash = await hashPassword(password);
     await this.#store.update((db) => {
       const u = db.users[n];

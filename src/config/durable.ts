@@ -56,7 +56,8 @@ export async function fsyncFile(path: string): Promise<void> {
 
 export async function writeFileDurable(path: string, data: string | Uint8Array, mode = 0o600, options: { dirExists?: boolean } = {}): Promise<void> {
   const dir = dirname(path);
-  if (!options.dirExists) await mkdir(dir, { recursive: true });
+  // A folder made here is private, like every data folder (DATA/secrets was made 0755).
+  if (!options.dirExists) await mkdir(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.${basename(path)}.${randomHex(4)}.tmp`);
   const handle = await open(tmp, 'w', mode);
   try {

@@ -5,6 +5,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable } from '../config/durable.ts';
+import { secretsDir } from '../config/secrets-dir.ts';
 
 const keys = new Map<string, Promise<Buffer>>();
 
@@ -12,7 +13,7 @@ const keys = new Map<string, Promise<Buffer>>();
 export function holdKey(dataDir: string): Promise<Buffer> {
   let key = keys.get(dataDir);
   if (!key) {
-    key = loadOrCreate(join(dataDir, 'secrets', 'hold.key'));
+    key = loadOrCreate(join(secretsDir(dataDir), 'hold.key'));
     keys.set(dataDir, key);
     key.catch(() => keys.delete(dataDir));
   }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
 import { newSplitter } from '../../src/attachments/mime.ts';
+import { conformanceData } from '../conformance/data.ts';
 
 const { Splitter } = createRequire(import.meta.url)('mailsplit') as { Splitter: new (o: object) => Transform };
 const limits = { maxHeaderBytes: 64 * 1024, maxPartHeaderBytes: 64 * 1024, maxParts: 500, maxDepth: 50 };
@@ -57,8 +58,8 @@ async function split(make: () => Transform, message: Buffer, sizes: number[]): P
 const crlf = (s: string) => Buffer.from(s.replace(/\r?\n/g, '\r\n'), 'latin1');
 
 const corpus: Array<[string, Buffer]> = [];
-// Where the conformance suites are, as test/conformance/dkim-vectors reads them.
-const corpusDir = '/work/shared/conformance/dkim';
+// The DKIM corpora of test/conformance/dkim-vectors.
+const corpusDir = join(conformanceData, 'dkim');
 const walk = (dir: string): void => {
   for (const name of readdirSync(dir)) {
     const path = join(dir, name);

@@ -74,6 +74,8 @@ t.test('user add asks for the password twice without echo; list, passwd, apop, d
   t.equal(mismatch.code, 2);
   t.equal(mismatch.err, 'password: the two entries differ; nothing changed\n');
   t.equal((await cli(ctx, 'user add bob --password short')).err, 'password: too short: use at least 8 characters\n');
+  t.same(await cli(ctx, 'user add bob', { answers: ['short', 'short'] }), { code: 2, out: '', err: 'password: too short: use at least 8 characters\n', prompts: ['New password for bob:  (secret)'] },
+    'a typed password that is too short is refused at once, not after typing it again');
   t.equal((await cli(ctx, 'user add alice --password whatever1')).err, 'user: alice already exists\n');
   t.equal((await cli(ctx, 'user add "bad name" --password whatever1')).code, 2);
   t.equal((await cli(ctx, 'user passwd alice --password "battery staple"')).out, 'password of alice changed\n');
@@ -81,6 +83,7 @@ t.test('user add asks for the password twice without echo; list, passwd, apop, d
   t.equal((await cli(ctx, 'user apop alice --secret tanstaaf1')).out, 'APOP on for alice\n');
   t.equal(await ctx.users.apopSecret('alice'), 'tanstaaf1');
   t.equal((await cli(ctx, 'user list')).out, 'alice  alice@localhost  (apop)\n');
+  t.same((await cli(ctx, 'user apop alice', { answers: ['tiny', 'tiny'] })).prompts, ['New APOP secret for alice:  (secret)'], 'a short APOP secret: refused after the first entry');
   t.equal((await cli(ctx, 'user apop alice --off')).out, 'APOP off for alice\n');
   t.equal(await ctx.users.apopSecret('alice'), null);
   t.equal((await cli(ctx, 'user apop nobody --secret x')).err, 'user: nobody does not exist\n');
@@ -90,6 +93,16 @@ t.test('user add asks for the password twice without echo; list, passwd, apop, d
   t.equal(bad.code, 2);
   t.match(bad.err, /Unknown option '--pasword'.*\nusage: user add NAME \[--password P\]/);
   t.equal((await cli(ctx, 'user add carol')).code, 1, 'input ended at the prompt: nothing added');
+});
+
+t.test('passwd refuses a too-short admin password after the first entry, before asking for it again', async (t) => {
+  const ctx = await setup(t);
+  const short = await cli(ctx, 'passwd', { surface: 'console', answers: ['seven77', 'seven77'] });
+  t.same(short, { code: 2, out: '', err: 'password: too short: use at least 8 characters\n', prompts: ['New admin password:  (secret)'] });
+  t.equal(ctx.store.get('console.passwordHash'), '', 'nothing set');
+  const ok = await cli(ctx, 'passwd', { surface: 'console', answers: ['eight888', 'eight888'] });
+  t.same(ok.prompts, ['New admin password:  (secret)', 'Repeat admin password:  (secret)']);
+  t.equal(ok.out, 'admin password changed\n');
 });
 
 t.test('domain and alias management', async (t) => {
@@ -111,16 +124,21 @@ t.test('domain and alias management', async (t) => {
 
 t.test('help lists every command, and every command has help', async (t) => {
   const ctx = await setup(t);
-  const all = await cli(ctx, 'help', { surface: 'console' });
-  for (const c of commands) {
-    t.match(all.out, `  ${c.name}`, `help lists ${c.name}`);
-    const one = await cli(ctx, `help ${c.name}`, { surface: 'console' });
-    t.equal(one.code, 0);
-    t.match(one.out, `${c.name}: ${c.summary}`);
-    t.same(await cli(ctx, `${c.name} --help`, { surface: 'console' }), one, `${c.name} --help is the same`);
+  for (const surface of ['cli', 'console'] as const) {
+    const all = await cli(ctx, 'help', { surface });
+    for (const c of commands.filter((c) => !c.surfaces || c.surfaces.includes(surface))) {
+      t.match(all.out, `  ${c.name}`, `help lists ${c.name} (${surface})`);
+      const one = await cli(ctx, `help ${c.name}`, { surface });
+      t.equal(one.code, 0);
+      t.match(one.out, `${c.name}: ${c.summary}`);
+      t.same(await cli(ctx, `${c.name} --help`, { surface }), one, `${c.name} --help is the same (${surface})`);
+    }
   }
   t.match((await cli(ctx, 'help user add')).out, 'usage: user add NAME [--password P]');
   t.notMatch((await cli(ctx, 'help')).out, /  commit/, 'the CLI does not offer console-only commands');
+  t.match((await cli(ctx, 'help')).out, /^  start {6}run the appliance/m, "the CLI's help lists yubin start");
+  t.equal((await cli(ctx, 'help start')).out, 'start: run the appliance: every listener, the queue, the console\nusage: start [--config FILE] [--data DIR]\n');
+  t.notMatch((await cli(ctx, 'help', { surface: 'console' })).out, /  start/, 'the console runs inside the appliance: no start there');
   t.equal((await cli(ctx, 'set smtp.maxSize 1M')).err, "set: a console command; here use 'config set KEY VALUE'\n");
   t.equal((await cli(ctx, 'frobnicate')).err, "frobnicate: unknown command; 'help' lists them\n");
   t.match((await cli(ctx, 'user')).err, /^usage:\n  user add NAME/);

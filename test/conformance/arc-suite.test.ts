@@ -8,8 +8,9 @@ import { parseAllDocuments } from 'yaml';
 import { TestDnsServer, type Zone } from '../support/dns-server.ts';
 import { createResolver } from '../../src/dns/resolver.ts';
 import { checkArc } from '../../src/senderauth/check.ts';
+import { conformanceData } from './data.ts';
 
-const SUITE = '/work/shared/conformance/dkim/arc-test-suite/arc-draft-validation-tests.yml';
+const SUITE = join(conformanceData, 'dkim/arc-test-suite/arc-draft-validation-tests.yml');
 interface Scenario { description: string; tests: Record<string, { message: string; cv: string; spec?: string }>; 'txt-records'?: Record<string, string> }
 
 t.test('ARC validation suite: chain validation agreement', async (t) => {

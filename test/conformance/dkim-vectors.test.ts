@@ -12,8 +12,9 @@ import { createResolver } from '../../src/dns/resolver.ts';
 import { checkDkim } from '../../src/senderauth/check.ts';
 import { keygen } from '../../src/dkimsign/keys.ts';
 import { signFile } from '../../src/dkimsign/sign.ts';
+import { conformanceData } from './data.ts';
 
-const ROOT = '/work/shared/conformance/dkim';
+const ROOT = join(conformanceData, 'dkim');
 type Upstream = 'pass' | 'fail' | 'invalid' | 'temperror' | 'none' | 'either' | 'notpass';
 
 // file → what the upstream suite expects (README tables). DomainKeys-only messages: none.

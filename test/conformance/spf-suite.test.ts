@@ -2,13 +2,15 @@
 // mailauth in strict mode over our resolver) against our test DNS server loaded with the zone data.
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { TestDnsServer } from '../support/dns-server.ts';
 import { suiteZone } from './spf-zone.ts';
+import { conformanceData } from './data.ts';
 import { createResolver } from '../../src/dns/resolver.ts';
 import { checkSpf } from '../../src/senderauth/check.ts';
 
-const SUITE = '/work/shared/conformance/spf/rfc7208-tests.yml';
+const SUITE = join(conformanceData, 'spf/rfc7208-tests.yml');
 const OLD_NAMES: Record<string, string> = { unknown: 'permerror', error: 'temperror' };
 
 interface SuiteTest { helo: string; host: string; mailfrom: string; result: string | string[]; explanation?: string; spec?: string }

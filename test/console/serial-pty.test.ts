@@ -85,6 +85,10 @@ t.test('console session over a socat pty pair', async (t) => {
   term.type('\r');
   await term.expect('No admin password is set yet');
   await term.expect('New admin password: ');
+  // Too short: said at once, not after typing it a second time; then asked anew.
+  term.type('short\r');
+  t.notMatch(await term.expect('password: too short: use at least 8 characters'), 'Repeat', 'no second entry of a refused password');
+  await term.expect('New admin password: ');
   term.type(`${PASSWORD}\r`);
   await term.expect('Repeat admin password: ');
   term.type(`${PASSWORD}\r`);
