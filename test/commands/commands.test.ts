@@ -4,18 +4,18 @@ import { mkdtemp, rm, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus, type EventMap } from '../../src/events/bus.ts';
+import type { EventMap } from '../../src/events/bus.ts';
 import { stderrLogger, type Context } from '../../src/context.ts';
-import { Leases } from '../../src/policy/leases.ts';
 import { createAlertEngine } from '../../src/alerts/engine.ts';
 import { runCommand, commands, splitWords, type CommandHooks, type Surface } from '../../firmware/commands/index.ts';
+import { createContext } from '../../firmware/context.ts';
 
 async function setup(t: Test) {
   const dir = await mkdtemp(join(tmpdir(), 'yubin-cmd-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = await ConfigStore.open(dir);
-  const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+  // As the firmware and the CLI make it: the store's changes reach the bus.
+  const ctx: Context = createContext(dir, store, stderrLogger('error'));
   return ctx;
 }
 
