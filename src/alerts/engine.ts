@@ -117,6 +117,12 @@ export const RULES: readonly BoundRule[] = [
     limit: () => once,
     text: (src, _n, _w, p) => `service ${src} is down: ${p.reason}`,
   }),
+  rule({
+    event: 'config.rejected', kind: 'config-invalid', severity: 'critical',
+    source: (p) => p.file,
+    limit: () => once,
+    text: (src, _n, _w, p) => `config file ${src} changed but cannot be used (the running settings stay): ${p.error}`,
+  }),
 ];
 
 export type AlertState = 'active' | ClearReason;

@@ -12,6 +12,7 @@ export const ALERT_KINDS = [
   'delivery-failures',
   'disk-low',
   'service-down',
+  'config-invalid',
 ] as const;
 
 export type AlertKind = (typeof ALERT_KINDS)[number];
