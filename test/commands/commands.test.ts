@@ -100,7 +100,8 @@ t.test('domain and alias management', async (t) => {
   t.equal((await cli(ctx, 'domain del example.org')).err, 'domains: example.org is not a local domain\n');
   t.equal((await cli(ctx, 'domain del example.com')).code, 0);
   t.equal((await cli(ctx, 'alias add info alice bob@example.net')).out, 'info → alice, bob@example.net\n');
-  t.equal((await cli(ctx, 'alias list')).out, 'info → alice, bob@example.net\n');
+  t.equal((await cli(ctx, 'alias list')).out,
+    'info → alice, bob@example.net\npostmaster → postmaster   (built in: the postmaster setting)\nabuse → postmaster   (built in: the postmaster setting)\n');
   t.match((await cli(ctx, 'alias add info')).err, /^usage: alias add ALIAS TARGET\.\.\./);
   t.match((await cli(ctx, 'alias add "a b" x')).err, /^alias: alias "a b" is not allowed/);
   t.equal((await cli(ctx, 'alias del info')).out, 'removed info\n');
