@@ -121,7 +121,7 @@ export const RULES: readonly BoundRule[] = [
     event: 'config.rejected', kind: 'config-invalid', severity: 'critical',
     source: (p) => p.file,
     limit: () => once,
-    text: (src, _n, _w, p) => `config file ${src} changed but cannot be used (the running settings stay): ${p.error}`,
+    text: (src, _n, _w, p) => `config file ${src} changed but cannot be used (the running settings stay): ${p.error.replaceAll(`${src}: `, '').replace(/\s*\n\s*/g, ' ')}`,
   }),
 ];
 
