@@ -152,6 +152,7 @@ export class Extensions {
         void this.#run(slot, async () => {
           if (slot.state !== 'up') return;
           await this.#stopQuietly(slot);
+          this.#set(slot, 'stopped');
           await this.#start(slot);
         });
       } else if (slot.state === 'down') {
