@@ -1,35 +1,41 @@
-// The firmware's wiring: one place that builds the context, starts every station in order and
-// stops them in reverse. Reading this file top to bottom shows the whole appliance.
+// The firmware's wiring, read top to bottom: the context; the watchers that count what happens
+// (alerts, metrics); the mail core (spool → queue manager → delivery agents, listeners last); the
+// extensions (LEDs, MQTT, firewall, health checks, quarantine sweeps, console). Mail is the core:
+// if a mail station cannot start, the firmware does not start. An extension may fail alone
+// (firmware/extensions.ts): it is reported down and retried while mail goes on. Stopping runs the
+// other way round, listeners first, so every client is told at once.
+//
+// Each builder is exported, so tests compose the firmware the way the firmware composes itself.
 import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigStore } from '../src/config/store.ts';
 import { tightenSecretsDir } from '../src/config/secrets-dir.ts';
-import { Users } from '../src/accounts/users.ts';
-import { EventBus } from '../src/events/bus.ts';
-import { Leases } from '../src/policy/leases.ts';
+import { LoginThrottle } from '../src/anvil/login-throttle.ts';
 import { stderrLogger, type Context, type Logger, type Service } from '../src/context.ts';
+import { createContext } from './context.ts';
 import { Spool } from '../src/spool/spool.ts';
 import type { Qmgr } from '../src/qmgr/qmgr.ts';
 import { createQueueStation } from './queue-station.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
-import { loadCertificate } from '../src/tls/certificate.ts';
+import { loadCertificate, type TlsFiles } from '../src/tls/certificate.ts';
 import { stages } from '../src/pipeline/stages.ts';
 import { createPop3Service, type Pop3Service } from '../src/pop3d/server.ts';
 import { quarantineHook } from '../src/quarantine/store.ts';
 import { quarantineExpiryService } from '../src/quarantine/service.ts';
 import { createAlertEngine, type AlertEngine } from '../src/alerts/engine.ts';
 import { createHealthWatch } from '../src/alerts/health.ts';
-import { createMetrics } from '../src/telemetry/metrics.ts';
-import { createMqttService } from '../src/telemetry/mqtt.ts';
+import { createMetrics, type Metrics } from '../src/telemetry/metrics.ts';
+import { createMqttService, type MqttService } from '../src/telemetry/mqtt.ts';
 import { formatStatus } from '../src/telemetry/status.ts';
 import { createLedService } from '../board/gpio/leds.ts';
-import { createFirewallService } from '../board/firewall/service.ts';
+import { createFirewallService, type FirewallService } from '../board/firewall/service.ts';
 import { createConsoleService } from './console/service.ts';
 import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
-import { createHoldService } from '../src/hold/service.ts';
+import { createHoldService, type HoldService } from '../src/hold/service.ts';
+import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
 import type { CommandHooks } from './commands/types.ts';
-import { LoginThrottle } from '../src/anvil/login-throttle.ts';
 
 export interface FirmwareOptions {
   dataDir: string;
@@ -43,57 +49,85 @@ export interface FirmwareOptions {
   onReady?: (ports: Record<string, number>) => void;
   /** What the console's `restart` does (yubin start restarts the firmware in place). */
   restart?: () => void;
+  /** What the console's `shutdown` and `reboot` do (yubin start stops, or asks systemd). */
+  shutdown?: CommandHooks['shutdown'];
+  /** Retry timing of failed extensions (tests shorten it). */
+  backoff?: Backoff;
   log?: Logger;
-}
-
-export interface Firmware {
-  ctx: Context;
-  spool: Spool;
-  qmgr: Qmgr;
-  smtp: SmtpService;
-  pop3: Pop3Service;
-  alerts: AlertEngine;
-  ports(): Record<string, number>;
-  stop(): Promise<void>;
 }
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-export async function startFirmware(options: FirmwareOptions): Promise<Firmware> {
+// --- the context --------------------------------------------------------------------------------
+
+/** Config store, users, bus and log; config.changed carries the keys whoever committed them, and a
+ * config file that cannot be used is logged and alerted while the running settings stay. */
+export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'configFile' | 'log'>): Promise<Context> {
   const dataDir = resolve(options.dataDir);
   const store = await ConfigStore.open(dataDir, options.configFile ? resolve(options.configFile) : undefined);
-  const ctx: Context = {
-    dataDir,
-    store,
-    users: new Users(store),
-    bus: new EventBus(),
-    log: options.log ?? stderrLogger(),
-    leases: new Leases(),
-  };
+  const ctx = createContext(dataDir, store, options.log ?? stderrLogger());
   const wasMode = await tightenSecretsDir(dataDir);
   if (wasMode !== undefined) ctx.log.log('warn', 'DATA/secrets was not private: made it 0700', { was: `0${wasMode.toString(8)}` });
-  // Changes committed by the CLI in another process take effect without a restart (ports excepted).
-  store.watch(() => ctx.bus.emit('config.changed', { keys: [] }));
+  store.watch((err) => {
+    ctx.log.log('error', 'config file changed but cannot be used; the running settings stay', { file: store.file, error: err.message });
+    ctx.bus.emit('config.rejected', { file: store.file, error: err.message });
+  });
+  return ctx;
+}
 
-  // Watchers first, so they see everything the mail stations do.
-  const alerts = createAlertEngine(ctx);
-  const metrics = createMetrics(ctx);
-  const leds = createLedService(ctx, alerts);
-  const mqtt = createMqttService(ctx, alerts, metrics, { version: VERSION });
-  const firewall = createFirewallService(ctx);
+// --- watchers: they see everything the mail stations and extensions do ---------------------------
 
-  // The mail flow: spool → queue manager → delivery agents; listeners last.
-  const tls = await loadCertificate(dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
-  const spool = new Spool(dataDir);
+export interface Watchers {
+  alerts: AlertEngine & Service;
+  metrics: Metrics;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function createWatchers(ctx: Context): Watchers {
+  const alerts = createAlertEngine({ ...ctx, bus: ctx.bus.for('alerts') });
+  const metrics = createMetrics({ ...ctx, bus: ctx.bus.for('metrics') });
+  return {
+    alerts,
+    metrics,
+    async start() {
+      await alerts.start();
+      await metrics.start();
+    },
+    async stop() {
+      await metrics.stop();
+      await alerts.stop();
+    },
+  };
+}
+
+// --- the mail core: spool → queue manager → delivery agents; listeners last ----------------------
+
+export interface MailStations {
+  tls: TlsFiles;
+  spool: Spool;
+  qmgr: Qmgr;
+  hold: HoldService;
+  smtp: SmtpService;
+  pop3: Pop3Service;
+  /** One brake on password guessing for SMTP AUTH, POP3 and the console (src/anvil/). */
+  throttle: LoginThrottle;
+  ports(): Record<string, number>;
+  start(): Promise<void>;
+  /** Listeners close and tell their sessions at once (DATA gets smtp.shutdownGrace); then the queue. */
+  stop(): Promise<void>;
+}
+
+export async function createMailStations(ctx: Context, options: Pick<FirmwareOptions, 'ephemeralPorts'> = {}): Promise<MailStations> {
+  const { store } = ctx;
+  const tls = await loadCertificate(ctx.dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
+  const spool = new Spool(ctx.dataDir);
   const qmgr = createQueueStation(ctx, spool);
   const hold = createHoldService({ ctx, spool, qmgr });
-  metrics.setQueueDepthSource(() => qmgr.depth());
-  const health = createHealthWatch(ctx, { queueDepth: () => qmgr.depth() });
-  // One brake on password guessing for SMTP AUTH, POP3 and the console (src/anvil/).
   const throttle = new LoginThrottle();
   const smtp = createSmtpService(ctx, {
-    throttle,
     tls,
+    throttle,
     spool,
     stages,
     quarantine: quarantineHook(ctx),
@@ -106,57 +140,153 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     ephemeralPorts: options.ephemeralPorts ?? false,
   });
   const pop3 = createPop3Service(ctx, { tls, throttle, ephemeralPorts: options.ephemeralPorts ?? false });
+  const started: Service[] = [];
+  return {
+    tls,
+    spool,
+    qmgr,
+    hold,
+    smtp,
+    pop3,
+    throttle,
+    ports() {
+      const p = smtp.ports();
+      const q = pop3.ports();
+      const out: Record<string, number> = {};
+      if (p.mta) out.smtp = p.mta;
+      if (p.submission) out.submission = p.submission;
+      if (p.smtps) out.smtps = p.smtps;
+      if (q.pop3) out.pop3 = q.pop3;
+      if (q.pop3s) out.pop3s = q.pop3s;
+      return out;
+    },
+    async start() {
+      try {
+        for (const service of [qmgr, smtp, pop3]) {
+          await service.start();
+          started.push(service);
+        }
+      } catch (err) {
+        for (const service of started.splice(0).reverse()) await service.stop().catch(() => undefined);
+        throw err;
+      }
+    },
+    async stop() {
+      const listeners = started.filter((s) => s !== qmgr);
+      await Promise.all(listeners.map((s) => s.stop().catch((err: Error) => ctx.log.log('warn', 'stop failed', { service: s.name, error: err.message }))));
+      // Deliveries in flight get the same grace; one cut off stays queued and is tried again later.
+      if (started.includes(qmgr)) await Promise.race([qmgr.stop(), sleep(store.get('smtp.shutdownGrace') * 1000, undefined, { ref: false })]);
+      started.length = 0;
+    },
+  };
+}
 
+// --- extensions: everything else, each allowed to fail alone -------------------------------------
+
+export interface Addons {
+  extensions: Extensions;
+  mqtt: MqttService;
+  firewall: FirewallService;
+  /** What the console's commands borrow from the running firmware. */
+  hooks: CommandHooks;
+}
+
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff'> = {}): Addons {
+  const { alerts, metrics } = watchers;
+  const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
+  metrics.setQueueDepthSource(() => mail.qmgr.depth());
+  extensions.add('leds', (c) => Object.assign(createLedService(c, alerts), { restartOn: ['board.leds', 'board.profile', 'board.gpioRoot'] as const }));
+  const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION }));
+  const firewall = extensions.add('firewall', (c) => createFirewallService(c));
+  extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
+  extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
   const hooks: CommandHooks = {
     alerts,
     firewall,
     checks: senderAuthChecks(ctx),
-    status: async () => formatStatus(await metrics.snapshot(), mqtt.status()),
-    queue: async () => formatQueue(await new QueueAdmin(spool, qmgr).list()) || 'queue empty',
+    status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()),
+    queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
     ...(options.restart ? { restart: options.restart } : {}),
+    ...(options.shutdown ? { shutdown: options.shutdown } : {}),
   };
+  return { extensions, mqtt, firewall, hooks };
+}
 
-  const services: Service[] = [alerts, metrics, leds, mqtt, firewall, health, quarantineExpiryService(ctx), qmgr, smtp, pop3];
-  const started: Service[] = [];
-  const ports = () => {
-    const p = smtp.ports();
-    const q = pop3.ports();
-    const out: Record<string, number> = {};
-    if (p.mta) out.smtp = p.mta;
-    if (p.submission) out.submission = p.submission;
-    if (p.smtps) out.smtps = p.smtps;
-    if (q.pop3) out.pop3 = q.pop3;
-    if (q.pop3s) out.pop3s = q.pop3s;
-    return out;
-  };
+// --- start and stop ------------------------------------------------------------------------------
+
+export interface Firmware {
+  ctx: Context;
+  spool: Spool;
+  qmgr: Qmgr;
+  smtp: SmtpService;
+  pop3: Pop3Service;
+  alerts: AlertEngine;
+  extensions: Extensions;
+  hooks: CommandHooks;
+  ports(): Record<string, number>;
+  stop(): Promise<void>;
+}
+
+export interface Parts {
+  ctx: Context;
+  watchers: Watchers;
+  mail: MailStations;
+  addons: Addons;
+}
+
+/** Watchers, extensions (none of which can stop the start), mail, the ready line, then the console. */
+export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'console' | 'onReady'> = {}): Promise<Firmware> {
+  const { ctx, watchers, mail, addons } = parts;
+  const { extensions } = addons;
+  await watchers.start();
+  await extensions.start();
   try {
-    for (const service of services) {
-      await service.start();
-      started.push(service);
-    }
-    options.onReady?.(ports());
-    if (options.console) {
-      const consoleService = createConsoleService(ctx, hooks, { throttle });
-      await consoleService.start();
-      started.push(consoleService);
-    }
+    await mail.start();
   } catch (err) {
-    for (const service of started.reverse()) await service.stop().catch(() => undefined);
-    store.close();
+    await extensions.stop();
+    await watchers.stop();
+    ctx.store.close();
     throw err;
   }
-
+  options.onReady?.(mail.ports());
+  if (options.console) {
+    extensions.add('console', (c) => createConsoleService(c, addons.hooks, { throttle: mail.throttle }));
+    await extensions.start();
+  }
+  let stopping: Promise<void> | undefined;
   return {
     ctx,
-    spool,
-    qmgr,
-    smtp,
-    pop3,
-    alerts,
-    ports,
-    async stop() {
-      for (const service of [...started].reverse()) await service.stop().catch((err) => ctx.log.log('warn', 'stop failed', { service: service.name, error: String(err) }));
-      store.close();
+    spool: mail.spool,
+    qmgr: mail.qmgr,
+    smtp: mail.smtp,
+    pop3: mail.pop3,
+    alerts: watchers.alerts,
+    extensions,
+    hooks: addons.hooks,
+    ports: () => mail.ports(),
+    stop() {
+      stopping ??= (async () => {
+        await mail.stop();
+        await extensions.stop();
+        await watchers.stop();
+        ctx.store.close();
+      })();
+      return stopping;
     },
   };
+}
+
+/** The whole appliance on a data folder, as `yubin start` runs it. */
+export async function startFirmware(options: FirmwareOptions): Promise<Firmware> {
+  const ctx = await openContext(options);
+  let mail: MailStations;
+  try {
+    mail = await createMailStations(ctx, options);
+  } catch (err) {
+    ctx.store.close();
+    throw err;
+  }
+  const watchers = createWatchers(ctx);
+  const addons = createExtensions(ctx, watchers, mail, options);
+  return startParts({ ctx, watchers, mail, addons }, options);
 }

@@ -4,8 +4,10 @@
 // speaks, from firmware/commands/.
 import { resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { startFirmware, type Firmware } from './supervisor.ts';
-import { systemdNotifier } from '../image/runtime/sd-notify.ts';
+import { systemdNotifier, underSystemd } from '../image/runtime/sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
 import { START_USAGE } from './commands/start.ts';
 
@@ -47,6 +49,7 @@ async function start(argv: string[]): Promise<void> {
       ...args,
       console: true,
       restart: () => void restart(),
+      shutdown,
       // The image's boot test and the test suite wait for this line.
       onReady: (ports) => {
         const list = Object.entries(ports).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -75,17 +78,42 @@ async function start(argv: string[]): Promise<void> {
     process.stderr.write(`yubin: uncaught exception outside any session, exiting: ${err.stack ?? String(err)}\n`);
     process.exit(70);
   });
-  await boot();
-  const stop = (signal: string) => {
+  // SIGTERM (systemd, kill), SIGINT (Ctrl-C where the console is not on this terminal), and the
+  // console's `shutdown`: listeners close, sessions are told, DATA gets smtp.shutdownGrace, exit 0.
+  const stop = (why: string) => {
     if (stopping) return;
     stopping = true;
     stopWatchdog?.();
-    firmware.ctx.log.log('info', 'stopping', { signal });
+    firmware.ctx.log.log('info', 'stopping', { why });
+    // A stop that hangs must still end the process (systemd would kill it after TimeoutStopSec).
+    const graceMs = firmware.ctx.store.get('smtp.shutdownGrace') * 1000;
+    setTimeout(() => {
+      firmware.ctx.log.log('error', 'stop took too long: exiting anyway');
+      process.exit(1);
+    }, graceMs + 30_000).unref();
     firmware.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => {
+        firmware.ctx.log.log('info', 'stopped');
+        process.exit(0);
+      },
+      (err: Error) => {
+        firmware.ctx.log.log('error', 'stop failed', { error: err.message });
+        process.exit(1);
+      },
     );
   };
+  // On the board systemd powers off or reboots, stopping yubin.service (SIGTERM) on the way;
+  // elsewhere `shutdown` stops the process and there is no board to reboot.
+  async function shutdown(how: 'poweroff' | 'reboot'): Promise<string> {
+    if (underSystemd()) {
+      await promisify(execFile)('systemctl', ['--no-block', how], { timeout: 10_000 });
+      return how === 'poweroff' ? 'powering off: Yubin stops first, then the board' : 'rebooting: Yubin stops first, then the board restarts';
+    }
+    if (how === 'reboot') throw new Error("not on a board (no systemd here): 'restart' restarts Yubin, 'shutdown' stops it");
+    setImmediate(() => stop('console shutdown'));
+    return 'stopping Yubin';
+  }
+  await boot();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

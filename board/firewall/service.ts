@@ -141,9 +141,11 @@ export function createFirewallService(ctx: Context, options: FirewallOptions = {
     async start() {
       await serial(apply);
       unsubscribe = [
+        // A re-apply that fails rejects the listener's promise: the bus reports it and the supervisor
+        // marks the firewall down (alert, `show status`) and retries it (firmware/extensions.ts).
         ctx.bus.on('config.changed', ({ keys }) => {
-          if (!keys.some((k) => RULE_KEYS.test(k) || k === 'op25b.pollSeconds')) return;
-          serial(apply).catch((err: Error) => ctx.log.log('error', 'firewall re-apply failed', { error: err.message }));
+          if (!keys.some((k) => RULE_KEYS.test(k) || k === 'op25b.pollSeconds')) return undefined;
+          return serial(apply);
         }),
         ctx.bus.on('alert.raised', (alert) => {
           autoBan(alert).catch((err: Error) => ctx.log.log('error', 'auto-ban failed', { ip: alert.source, error: err.message }));

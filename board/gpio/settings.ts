@@ -4,10 +4,10 @@ import type { Setting } from '../../src/config/kinds.ts';
 import { PROFILE_NAMES } from '../profiles/profiles.ts';
 
 export const settings = {
-  'board.profile': setting(oneOf(...PROFILE_NAMES), 'pi4',
+  'board.profile': setting(oneOf(...PROFILE_NAMES), 'pi4', 'live',
     'Board model: picks the LED pins and the gpiochip label (pi3, pi4, pi5, zero2w, cm4; x86 has no LEDs).'),
-  'board.leds': setting(oneOf('gpio', 'simulated', 'off'), 'simulated',
+  'board.leds': setting(oneOf('gpio', 'simulated', 'off'), 'simulated', 'live',
     'gpio drives real LEDs through /sys/class/gpio (onoff); simulated logs LED pattern changes (development); off does nothing. The board image sets gpio.'),
-  'board.gpioRoot': setting(path, '/sys/class/gpio',
+  'board.gpioRoot': setting(path, '/sys/class/gpio', 'live',
     'Folder holding gpiochip*/{label,base}, read to find the chip base. onoff itself always uses /sys/class/gpio, so only tests change this.'),
 } satisfies Record<string, Setting<unknown>>;

@@ -2,6 +2,7 @@
 import { ConfigError } from '../../src/config/store.ts';
 import { domain as domainKind } from '../../src/config/kinds.ts';
 import { checkUserName, passwordRules } from '../../src/accounts/users.ts';
+import { ROLE_ADDRESSES } from '../../src/route/route.ts';
 import { parseOptions, positionals } from './options.ts';
 import { askNewSecret } from './secrets.ts';
 import { commitSettings } from './config.ts';
@@ -193,6 +194,11 @@ export const aliasCommand: Command = {
       usage: 'alias del ALIAS',
       async run(args, env) {
         const alias = parseAddress(positionals(args, 1, 'alias del ALIAS')[0]!, 'alias');
+        const local = alias.split('@')[0]!;
+        if (ROLE_ADDRESSES.has(local) && (!alias.includes('@') || env.ctx.store.get('domains').includes(alias.split('@')[1]!))) {
+          const rfc = local === 'postmaster' ? 'RFC 5321 §4.5.1 requires it' : 'RFC 2142 expects it';
+          throw new ConfigError('alias', `${alias} cannot be removed: ${rfc} on every local domain. Point it elsewhere with 'alias add ${alias} TARGET...', or set where postmaster and abuse go with 'config set postmaster USER'`);
+        }
         await env.ctx.store.update((db) => {
           if (!db.aliases[alias]) throw new ConfigError('alias', `${alias} does not exist`);
           delete db.aliases[alias];
@@ -207,9 +213,13 @@ export const aliasCommand: Command = {
       usage: 'alias list',
       run(args, env) {
         positionals(args, 0, 'alias list');
-        const entries = Object.entries(env.ctx.store.db.aliases).sort(([a], [b]) => a.localeCompare(b));
-        if (entries.length === 0) env.out.write('no aliases\n');
+        const aliases = env.ctx.store.db.aliases;
+        const entries = Object.entries(aliases).sort(([a], [b]) => a.localeCompare(b));
         for (const [alias, targets] of entries) env.out.write(`${alias} → ${targets.join(', ')}\n`);
+        // postmaster and abuse always exist: show where they go when no alias of theirs says so.
+        for (const role of ROLE_ADDRESSES) {
+          if (!aliases[role]) env.out.write(`${role} → ${env.ctx.store.get('postmaster')}   (built in: the postmaster setting)\n`);
+        }
         return 0;
       },
     },

@@ -133,6 +133,25 @@ export const restartCommand: Command = {
   },
 };
 
+/** `shutdown` and `reboot`: the firmware's shutdown hook says what happens, then does it. */
+const stopCommand = (name: string, how: 'poweroff' | 'reboot', summary: string): Command => ({
+  name,
+  summary,
+  usage: name,
+  surfaces: ['console'],
+  async run(args, env) {
+    positionals(args, 0, name);
+    if (!env.hooks.shutdown) return notAvailable(env, name);
+    env.out.write(`${await env.hooks.shutdown(how)}\n`);
+    return 0;
+  },
+});
+
+export const shutdownCommand = stopCommand('shutdown', 'poweroff',
+  'stop Yubin: listeners close, sessions are told, mail in DATA gets smtp.shutdownGrace; on the board the board then powers off');
+export const rebootCommand = stopCommand('reboot', 'reboot',
+  "on the board: stop Yubin as shutdown does, then reboot the board ('restart' restarts Yubin alone)");
+
 export const passwdCommand: Command = {
   name: 'passwd',
   summary: 'change the console admin password',

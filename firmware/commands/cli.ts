@@ -1,10 +1,8 @@
 // The `yubin` CLI side of the command language: a Context on the data folder, prompts on the
 // terminal (no echo for secrets), output to stdout/stderr, and the exit code of the command.
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus } from '../../src/events/bus.ts';
 import { stderrLogger, type Context } from '../../src/context.ts';
-import { Leases } from '../../src/policy/leases.ts';
+import { createContext } from '../context.ts';
 import { LineReader } from '../console/line-reader.ts';
 import { runCommand, type CommandEnv, type CommandHooks } from './index.ts';
 
@@ -37,7 +35,7 @@ export function terminalPrompt(): CommandEnv['prompt'] {
 export async function runCli(argv: string[], options: CliOptions): Promise<number> {
   const store = await ConfigStore.open(options.dataDir);
   try {
-    const ctx: Context = { dataDir: options.dataDir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('warn'), leases: new Leases() };
+    const ctx: Context = createContext(options.dataDir, store, stderrLogger('warn'));
     return await runCommand(argv.length === 0 ? ['help'] : argv, {
       ctx,
       surface: 'cli',

@@ -1,5 +1,5 @@
 // config get|set|show, and the console's staged editing: set, commit, discard.
-import { schema, isSettingKey, type SettingKey } from '../../src/config/schema.ts';
+import { schema, isSettingKey, restartOnly, type SettingKey } from '../../src/config/schema.ts';
 import { ConfigError, parseSetting } from '../../src/config/store.ts';
 import type { Context } from '../../src/context.ts';
 import { parseOptions, positionals } from './options.ts';
@@ -20,15 +20,24 @@ function knownKey(key: string): SettingKey {
   return key;
 }
 
-/** Commit a change of settings durably and tell the running stations. */
+/** Commit a change of settings durably. The running stations hear of it from the store
+ * (config.changed, once, with the keys that changed), in this process or through the file. */
 export async function commitSettings(ctx: Context, change: Record<string, unknown>): Promise<string[]> {
   const keys = Object.keys(change);
   await ctx.store.update((db) => {
     for (const [key, value] of Object.entries(change)) db.settings[key] = value;
   });
-  ctx.bus.emit('config.changed', { keys });
   return keys;
 }
+
+/** What to tell the admin about keys that apply only at the next start; '' when all apply live. */
+export function restartNote(keys: readonly string[]): string {
+  const later = restartOnly(keys);
+  if (later.length === 0) return '';
+  return `${later.join(', ')} ${later.length === 1 ? 'takes' : 'take'} effect after restart`;
+}
+
+const applies = (key: SettingKey): string => (schema[key].applies === 'live' ? 'live' : 'after restart');
 
 function showConfig(env: CommandEnv, doc: boolean): void {
   const { store } = env.ctx;
@@ -39,13 +48,13 @@ function showConfig(env: CommandEnv, doc: boolean): void {
     let line = `${key} = ${formatValue(key, value)}${isDefault ? '' : '   (changed)'}`;
     if (staged.has(key)) line += `   (staged: ${formatValue(key, staged.get(key))})`;
     env.out.write(line + '\n');
-    if (doc) env.out.write(`    ${s.doc}\n    allowed: ${s.kind.allowed}; default: ${formatValue(key, s.default)}\n`);
+    if (doc) env.out.write(`    ${s.doc}\n    allowed: ${s.kind.allowed}; default: ${formatValue(key, s.default)}; takes effect: ${applies(key as SettingKey)}\n`);
   }
 }
 
 export const configCommand: Command = {
   name: 'config',
-  summary: 'read and change settings (changes are saved at once)',
+  summary: 'read and change settings (saved at once; most apply live, --doc says which need a restart)',
   subcommands: [
     {
       name: 'get',
@@ -66,13 +75,14 @@ export const configCommand: Command = {
         const [key, ...rest] = args as [string, ...string[]];
         const value = parseSetting(key, rest.join(' '));
         await commitSettings(env.ctx, { [key]: value });
-        env.out.write(`${key} = ${formatValue(key, value)}\n`);
+        const later = restartNote([key]);
+        env.out.write(`${key} = ${formatValue(key, value)}${later ? ` (takes effect after restart)` : ''}\n`);
         return 0;
       },
     },
     {
       name: 'show',
-      summary: 'print every setting; --doc adds what each means, what it allows and its default',
+      summary: 'print every setting; --doc adds what each means, what it allows, its default and when it takes effect',
       usage: 'config show [--doc]',
       run(args, env) {
         const { values, positionals: rest } = parseOptions(args, { doc: { type: 'boolean' } }, 'config show [--doc]');
@@ -93,14 +103,15 @@ export const setCommand: Command = {
     if (args.length < 2) positionals(args, 2, 'set KEY VALUE');
     const [key, ...rest] = args as [string, ...string[]];
     env.ctx.store.stage(key, rest.join(' '));
-    env.out.write(`staged ${key} = ${formatValue(key, env.ctx.store.staged().get(key))} ('commit' saves, 'discard' drops)\n`);
+    const later = restartNote([key]) ? '; it takes effect after restart' : '';
+    env.out.write(`staged ${key} = ${formatValue(key, env.ctx.store.staged().get(key))} ('commit' saves, 'discard' drops${later})\n`);
     return 0;
   },
 };
 
 export const commitCommand: Command = {
   name: 'commit',
-  summary: 'save the staged settings durably and apply them',
+  summary: 'save the staged settings durably and apply them (those marked restart at the next start)',
   usage: 'commit',
   surfaces: ['console'],
   async run(args, env) {
@@ -112,7 +123,8 @@ export const commitCommand: Command = {
     }
     await commitSettings(env.ctx, staged);
     env.ctx.store.discard();
-    env.out.write(`committed ${Object.keys(staged).join(', ')}\n`);
+    const later = restartNote(Object.keys(staged));
+    env.out.write(`committed ${Object.keys(staged).join(', ')}${later ? `; ${later} ('restart' applies it now)` : ''}\n`);
     return 0;
   },
 };

@@ -3,7 +3,7 @@
 import { ConfigError } from '../../src/config/store.ts';
 import { configCommand, setCommand, commitCommand, discardCommand } from './config.ts';
 import { userCommand, domainCommand, aliasCommand } from './accounts.ts';
-import { showCommand, alertCommand, checkCommand, restartCommand, passwdCommand, logoutCommand } from './board.ts';
+import { showCommand, alertCommand, checkCommand, restartCommand, shutdownCommand, rebootCommand, passwdCommand, logoutCommand } from './board.ts';
 import { queueCommand } from './queue.ts';
 import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';
@@ -47,6 +47,8 @@ export const commands: Command[] = [
   alertCommand,
   checkCommand,
   restartCommand,
+  shutdownCommand,
+  rebootCommand,
   passwdCommand,
   logoutCommand,
   queueCommand,

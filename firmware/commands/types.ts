@@ -27,6 +27,9 @@ export interface CommandHooks {
   firewall?: { status(): Promise<string> };
   checks?: Readonly<Record<string, CheckHook>>;
   restart?(): Promise<void> | void;
+  /** `shutdown` / `reboot`: stop the appliance (on the board: then power it off or reboot it).
+   * Returns at once with what is going to happen; the stop itself follows. */
+  shutdown?(how: 'poweroff' | 'reboot'): Promise<string> | string;
 }
 
 export interface PromptOptions {

@@ -5,7 +5,8 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Writer } from '../commands/types.ts';
 
-export type ReadResult = { line: string } | { end: 'closed' | 'idle' | 'ctrl-d' };
+/** `interrupted`: Ctrl-C on an empty line (the caller may say how to stop; Ctrl-C itself only clears). */
+export type ReadResult = { line: string; interrupted?: true } | { end: 'closed' | 'idle' | 'ctrl-d' };
 
 export interface ReadOptions {
   secret?: boolean;
@@ -149,11 +150,13 @@ export class LineReader {
         if (!secret) this.#show('\b \b'.repeat(this.#line.length));
         this.#line = [];
         return;
-      case 0x03: // Ctrl-C: abandon the line
+      case 0x03: { // Ctrl-C: abandon the line
         this.#show('^C\r\n');
+        const empty = this.#line.length === 0;
         this.#line = [];
-        this.#finish({ line: '' });
+        this.#finish(empty ? { line: '', interrupted: true } : { line: '' });
         return;
+      }
       case 0x04: // Ctrl-D on an empty line: end of input
         if (this.#line.length === 0) {
           this.#show('\r\n');

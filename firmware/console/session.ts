@@ -26,6 +26,9 @@ export interface ConsoleRun {
 
 const MAX_LINE = 1024;
 
+/** The raw-mode stdio console gets no SIGINT from Ctrl-C: say what stops the appliance. */
+const STOP_HINT = `Ctrl-C only clears the line here. To stop Yubin: log in and type 'shutdown', or run kill ${process.pid} from another terminal.\n`;
+
 /** Terminals on a serial line need CR LF; commands write LF. */
 function crlfWriter(output: Writable): Writer {
   return {
@@ -102,6 +105,7 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
     }
     const r = await promptLine('Password: ', true, false);
     if ('end' in r) return r.end === 'closed' ? 'closed' : false;
+    if (r.interrupted && io.name === 'stdio') out.write(STOP_HINT);
     if (r.line === '') return false;
     if (await checkAdminPassword(ctx, r.line)) {
       guard.success();
@@ -128,6 +132,7 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
         out.write(r.end === 'idle' ? `\nidle for ${ctx.store.get('console.idleSeconds')} s: logged out\n` : 'logged out\n');
         return 'logout';
       }
+      if (r.interrupted && io.name === 'stdio') out.write(STOP_HINT.replace('log in and type', 'type'));
       let words: string[];
       try {
         words = splitWords(r.line);

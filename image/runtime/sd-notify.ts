@@ -16,6 +16,11 @@ function send(fields: string[]): void {
   execFile('systemd-notify', fields, { timeout: 5000 }, () => undefined);
 }
 
+/** Running as a systemd service (the board's yubin.service): systemd sets these for its units. */
+export function underSystemd(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.NOTIFY_SOCKET || env.INVOCATION_ID);
+}
+
 export function systemdNotifier(env: NodeJS.ProcessEnv = process.env): SystemdNotifier {
   const active = Boolean(env.NOTIFY_SOCKET);
   const usec = Number(env.WATCHDOG_USEC ?? 0);

@@ -123,6 +123,12 @@ export const RULES: readonly BoundRule[] = [
     limit: () => once,
     text: (src, n, _w, p) => `internal error in a ${src} session (${p.session} from ${p.client}), session closed, others unaffected: ${p.error}${n > 1 ? ` (${n} so far)` : ''}`,
   }),
+  rule({
+    event: 'config.rejected', kind: 'config-invalid', severity: 'critical',
+    source: (p) => p.file,
+    limit: () => once,
+    text: (src, _n, _w, p) => `config file ${src} changed but cannot be used (the running settings stay): ${p.error.replaceAll(`${src}: `, '').replace(/\s*\n\s*/g, ' ')}`,
+  }),
 ];
 
 export type AlertState = 'active' | ClearReason;

@@ -13,6 +13,7 @@ export const ALERT_KINDS = [
   'disk-low',
   'service-down',
   'internal-error',
+  'config-invalid',
 ] as const;
 
 export type AlertKind = (typeof ALERT_KINDS)[number];

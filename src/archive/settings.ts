@@ -2,9 +2,9 @@
 import { setting, int, bool, type Setting } from '../config/kinds.ts';
 
 export const settings = {
-  'archive.enabled': setting(bool, true, 'Keep a copy of every outbound message in DATA/archive.'),
-  'archive.inbound': setting(bool, false, 'Also keep a copy of every inbound message.'),
-  'archive.maxBytes': setting(int(1024 * 1024, 2 ** 50), 1024 ** 3,
+  'archive.enabled': setting(bool, true, 'live', 'Keep a copy of every outbound message in DATA/archive.'),
+  'archive.inbound': setting(bool, false, 'live', 'Also keep a copy of every inbound message.'),
+  'archive.maxBytes': setting(int(1024 * 1024, 2 ** 50), 1024 ** 3, 'live',
     'Bytes the archive may hold; beyond it the oldest copies are dropped first (never the live queue).'),
-  'archive.maxAgeDays': setting(int(1, 36500), 365, 'Days a copy is kept before it is dropped.'),
+  'archive.maxAgeDays': setting(int(1, 36500), 365, 'live', 'Days a copy is kept before it is dropped.'),
 } satisfies Record<string, Setting<unknown>>;

@@ -11,14 +11,22 @@ export interface Kind<T> {
   check(value: unknown): string | null;
 }
 
+/**
+ * When a committed change takes effect: `live`, in the running firmware within a moment (each
+ * station reads it at use, or re-applies it on config.changed); `restart`, at the next start only
+ * (console `restart`, or a restart of the service). zigbee2mqtt's settings say the same.
+ */
+export type Applies = 'live' | 'restart';
+
 export interface Setting<T> {
   readonly kind: Kind<T>;
   readonly default: T;
+  readonly applies: Applies;
   readonly doc: string;
 }
 
-export function setting<T>(kind: Kind<T>, defaultValue: T, doc: string): Setting<T> {
-  return { kind, default: defaultValue, doc };
+export function setting<T>(kind: Kind<T>, defaultValue: T, applies: Applies, doc: string): Setting<T> {
+  return { kind, default: defaultValue, applies, doc };
 }
 
 export function int(min: number, max: number): Kind<number> {

@@ -2,6 +2,8 @@
 // Mail itself never goes here: spool and Maildir are plain files.
 // Changes are staged, validated key by key, and committed durably (see durable.ts);
 // a bad value is refused with an error naming the key, and the committed file stays as it was.
+// Whoever changed the file (this process, the CLI in another, an editor), onChange hears once
+// which keys changed: every new set of settings is adopted in one place and compared with the last.
 import { Low } from 'lowdb';
 import { readFile, mkdir } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
@@ -99,19 +101,27 @@ export function validateSettings(stored: Partial<Record<string, unknown>>): stri
   return problems;
 }
 
+/** Settings whose committed value changed (compared as JSON), in schema order. */
+function changedKeys(before: Readonly<Settings>, after: Readonly<Settings>): SettingKey[] {
+  return (Object.keys(schema) as SettingKey[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]));
+}
+
 export class ConfigStore {
   readonly file: string;
   readonly dataDir: string;
+  readonly #file: DurableJsonFile;
   readonly #low: Low<Db>;
   #staged = new Map<SettingKey, unknown>();
   #settings: Settings = defaults();
   #watcher: FSWatcher | undefined;
-  #writing = Promise.resolve();
+  #writing: Promise<unknown> = Promise.resolve();
+  readonly #changeListeners = new Set<(keys: SettingKey[]) => void>();
 
   private constructor(dataDir: string, file: string) {
     this.dataDir = dataDir;
     this.file = file;
-    this.#low = new Low<Db>(new DurableJsonFile(file), emptyDb());
+    this.#file = new DurableJsonFile(file);
+    this.#low = new Low<Db>(this.#file, emptyDb());
   }
 
   /** Open (creating if absent) the store; refuses to start on a broken file, naming the keys. */
@@ -122,18 +132,44 @@ export class ConfigStore {
     return store;
   }
 
-  /** Re-read the file (another process — the CLI — may have committed a change). */
+  /** Re-read the file (another process — the CLI — may have committed a change). A broken file
+   * is refused whole: settings, users and aliases stay as they were. */
   async reload(): Promise<void> {
-    await this.#low.read();
-    const db = this.#low.data ?? emptyDb();
+    const db = (await this.#file.read()) ?? emptyDb();
     db.settings ??= {};
     db.users ??= {};
     db.aliases ??= {};
     renameKeys(db.settings);
     const problems = validateSettings(db.settings);
     if (problems.length > 0) throw new ConfigError(this.file, `invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.#adopt(db);
+  }
+
+  /** The one place a new db becomes current; tells onChange listeners which settings changed. */
+  #adopt(db: Db): void {
+    const before = this.#settings;
     this.#low.data = db;
     this.#settings = { ...defaults(), ...(db.settings as Partial<Settings>) };
+    const keys = changedKeys(before, this.#settings);
+    if (keys.length === 0) return;
+    for (const listener of this.#changeListeners) {
+      try {
+        listener(keys);
+      } catch (err) {
+        // The commit is on disk whatever a listener does; the firmware's listener is the guarded bus.
+        process.emitWarning(`config change listener failed: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /**
+   * Hear of every change of committed settings: once per change, with exactly the keys whose value
+   * changed, whether this process committed it or another process (the CLI) or an editor did and
+   * the file watcher (watch) saw it.
+   */
+  onChange(listener: (keys: SettingKey[]) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
   }
 
   get settings(): Readonly<Settings> {
@@ -195,22 +231,29 @@ export class ConfigStore {
    * so that a change made meanwhile by another process (the CLI) is kept.
    */
   async update(change: (db: Db) => void): Promise<void> {
-    const run = this.#writing.then(async () => {
+    await this.#serial(async () => {
       await this.reload();
       const next = structuredClone(this.#low.data);
       change(next);
       const problems = validateSettings(next.settings);
       if (problems.length > 0) throw new ConfigError(problems[0]!.split(':')[0]!, problems.join('; '));
-      this.#low.data = next;
-      await this.#low.write();
-      this.#settings = { ...defaults(), ...(next.settings as Partial<Settings>) };
+      await this.#file.write(next);
+      this.#adopt(next);
     });
-    this.#writing = run.catch(() => undefined);
-    await run;
   }
 
-  /** Call back after another process commits a change to the file. */
-  watch(onChange: () => void): void {
+  /** Writes and re-reads run one at a time in this process. */
+  #serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.#writing.then(job);
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Follow the file: what another process (the CLI) or an editor commits is adopted, and onChange
+   * hears its keys. A file that cannot be used is reported to `onError` and the settings stay.
+   */
+  watch(onError: (err: Error) => void = () => undefined): void {
     if (this.#watcher) return;
     const name = basename(this.file);
     let timer: NodeJS.Timeout | undefined;
@@ -218,7 +261,7 @@ export class ConfigStore {
       if (filename !== name) return;
       clearTimeout(timer);
       timer = setTimeout(() => {
-        this.reload().then(onChange, () => undefined);
+        this.#serial(() => this.reload()).catch((err: unknown) => onError(err instanceof Error ? err : new Error(String(err))));
       }, 50);
     });
     this.#watcher.unref();

@@ -8,9 +8,9 @@ export const dnsServer = text(
 );
 
 export const settings = {
-  'dns.servers': setting(list(dnsServer), [],
+  'dns.servers': setting(list(dnsServer), [], 'live',
     'Recursive DNS servers for MX lookups and SPF/DKIM/DMARC checks, each IP[:port]. Empty: the system resolver (/etc/resolv.conf).'),
-  'dns.timeoutMs': setting(int(100, 60_000), 5000,
+  'dns.timeoutMs': setting(int(100, 60_000), 5000, 'live',
     'Milliseconds one lookup may take, retries included; beyond it the lookup is a temporary error (SMTP 4xx, SPF temperror), never a permanent one.'),
-  'dns.tries': setting(int(1, 5), 2, 'Attempts per server before a lookup is given up as a timeout.'),
+  'dns.tries': setting(int(1, 5), 2, 'live', 'Attempts per server before a lookup is given up as a timeout.'),
 } satisfies Record<string, Setting<unknown>>;

@@ -3,6 +3,6 @@
 import { setting, oneOf, type Setting } from '../config/kinds.ts';
 
 export const settings = {
-  'encrypted.action': setting(oneOf('pass', 'quarantine', 'reject'), 'pass',
+  'encrypted.action': setting(oneOf('pass', 'quarantine', 'reject'), 'pass', 'live',
     'Mail with content the gateway cannot read (encrypted zip, PDF or Office file, S/MIME, PGP/MIME, inline PGP): pass it on byte for byte with an X-Yubin-Encrypted header (seed §5), quarantine it, or reject it (554 5.7.1) for sites that forbid password-zip mail.'),
 } satisfies Record<string, Setting<unknown>>;

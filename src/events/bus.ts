@@ -1,7 +1,11 @@
 // One typed event stream for the whole firmware. Stations emit facts; extensions
 // (LEDs, MQTT, alert engine, bans) subscribe. Adding an event = adding a line to EventMap.
+// Each listener runs in its own try/catch (zigbee2mqtt's event bus does the same): a listener that
+// throws, or whose promise rejects, is logged with its owner and never throws into the emitter,
+// which is often a mail station in the middle of an SMTP command.
 import { EventEmitter } from 'node:events';
 import type { Alert, ClearedAlert } from '../alerts/types.ts';
+import { stderrLogger, type Logger } from '../context.ts';
 
 export interface EventMap {
   'relay.denied': { client: string; helo: string; from: string; rcpt: string; reason: string };
@@ -23,7 +27,10 @@ export interface EventMap {
   'delivery.deferred': { queueId: string; rcpt: string; reply: string; nextAttempt: number };
   'message.held': { queueId: string; from: string; until: number };
   'message.cancelled': { queueId: string; by: 'admin' | 'sender'; rcpts: string[] };
+  /** Settings whose committed value changed, whichever process committed them (src/config/store.ts). */
   'config.changed': { keys: string[] };
+  /** The config file changed on disk but could not be used; the running firmware keeps its settings. */
+  'config.rejected': { file: string; error: string };
   'alert.raised': Alert;
   'alert.cleared': ClearedAlert;
   'quarantine.held': { id: string; queueId: string; stage: string; reason: string };
@@ -35,24 +42,87 @@ export interface EventMap {
 
 export type EventName = keyof EventMap;
 
-export class EventBus {
-  readonly #emitter = new EventEmitter();
+/** A listener that threw: who registered it (EventBus.for), on which event, and the error. */
+export interface ListenerFailure {
+  readonly owner: string;
+  readonly event: EventName;
+  readonly error: Error;
+}
 
-  constructor() {
+export interface EventBusOptions {
+  /** Where a failing listener is logged; stderr by default. */
+  log?: Logger;
+}
+
+/** What every view of one bus shares: the emitter, the log, and who wants to hear of failures. */
+interface Shared {
+  readonly emitter: EventEmitter;
+  log: Logger;
+  readonly failureWatchers: Set<(failure: ListenerFailure) => void>;
+}
+
+export class EventBus {
+  #shared: Shared;
+  #owner = 'firmware';
+
+  constructor(options: EventBusOptions = {}) {
+    const emitter = new EventEmitter();
     // Many extensions listen to the same few events; the default limit of 10 is only a leak hint.
-    this.#emitter.setMaxListeners(100);
+    emitter.setMaxListeners(100);
+    this.#shared = { emitter, log: options.log ?? stderrLogger(), failureWatchers: new Set() };
+  }
+
+  /** The same bus, with the listeners registered through it owned by `owner` (an extension's name):
+   * a failure of one of them names that owner, and the supervisor can restart it. */
+  for(owner: string): EventBus {
+    const view = new EventBus();
+    view.#shared = this.#shared;
+    view.#owner = owner;
+    return view;
+  }
+
+  /** Where failing listeners are logged from now on (the firmware's logger, once it has one). */
+  set log(log: Logger) {
+    this.#shared.log = log;
   }
 
   emit<K extends EventName>(name: K, payload: EventMap[K]): void {
-    this.#emitter.emit(name, payload);
+    this.#shared.emitter.emit(name, payload);
   }
 
-  on<K extends EventName>(name: K, listener: (payload: EventMap[K]) => void): () => void {
-    this.#emitter.on(name, listener);
-    return () => this.#emitter.off(name, listener);
+  on<K extends EventName>(name: K, listener: (payload: EventMap[K]) => unknown): () => void {
+    const owner = this.#owner;
+    const guarded = (payload: EventMap[K]) => {
+      try {
+        const result = listener(payload);
+        if (result instanceof Promise) result.catch((err: unknown) => this.#failed(owner, name, err));
+      } catch (err) {
+        this.#failed(owner, name, err);
+      }
+    };
+    this.#shared.emitter.on(name, guarded);
+    return () => this.#shared.emitter.off(name, guarded);
   }
 
   once<K extends EventName>(name: K): Promise<EventMap[K]> {
-    return new Promise((resolve) => this.#emitter.once(name, resolve));
+    return new Promise((resolve) => this.#shared.emitter.once(name, resolve));
+  }
+
+  /** Hear of every listener that throws (the supervisor counts it as a crash of its owner). */
+  onListenerFailure(watch: (failure: ListenerFailure) => void): () => void {
+    this.#shared.failureWatchers.add(watch);
+    return () => this.#shared.failureWatchers.delete(watch);
+  }
+
+  #failed(owner: string, event: EventName, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    this.#shared.log.log('error', 'event listener failed', { owner, event, error: error.message });
+    for (const watch of this.#shared.failureWatchers) {
+      try {
+        watch({ owner, event, error });
+      } catch {
+        // A watcher that throws must not bring back the very problem this guards against.
+      }
+    }
   }
 }

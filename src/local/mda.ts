@@ -9,6 +9,7 @@ import { mailboxUsage, addedToMailbox } from '../maildir/usage.ts';
 import type { Context } from '../context.ts';
 import type { QueueEntry } from '../spool/entry.ts';
 import type { Attempt, Deliverer, DeliveryResult } from '../qmgr/deliverer.ts';
+import { POSTMASTER_MAILBOX } from '../route/route.ts';
 
 export function maildirBaseName(entry: QueueEntry, rcptIndex: number, host: string): string {
   return `${Math.floor(entry.received / 1000)}.Y${entry.id}R${rcptIndex}.${host}`;
@@ -28,7 +29,9 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   const rcpt = entry.rcpts[index]!;
   if (rcpt.route.kind !== 'mailbox') throw new Error('mailbox deliverer given a non-mailbox route');
   const user = rcpt.route.user;
-  if (!ctx.users.get(user)) return { status: 'failed', reply: `550 5.1.1 <${rcpt.address}>: user ${user} no longer exists` };
+  // The postmaster's mailbox is kept whether or not a user of that name exists (src/route/route.ts).
+  const kept = user === POSTMASTER_MAILBOX || user === ctx.store.get('postmaster');
+  if (!ctx.users.get(user) && !kept) return { status: 'failed', reply: `550 5.1.1 <${rcpt.address}>: user ${user} no longer exists` };
   const root = maildirOf(ctx.dataDir, user);
   const host = ctx.store.get('hostname');
   const base = maildirBaseName(entry, index, host);

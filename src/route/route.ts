@@ -11,6 +11,8 @@ export interface RouteSite {
   isUser(name: string): boolean;
   /** alias (local part, or full address) → targets (user names or addresses) */
   aliases: Readonly<Record<string, readonly string[]>>;
+  /** The `postmaster` setting: where postmaster@ and abuse@ go when no alias says otherwise. */
+  postmaster: string;
 }
 
 export interface Routed {
@@ -19,6 +21,11 @@ export interface Routed {
 }
 
 const MAX_ALIAS_DEPTH = 8;
+
+/** RFC 5321 §4.5.1 (postmaster) and RFC 2142 (abuse): they exist on every local domain. */
+export const ROLE_ADDRESSES: ReadonlySet<string> = new Set(['postmaster', 'abuse']);
+/** The mailbox the board always keeps for them, user or not (the `postmaster` default). */
+export const POSTMASTER_MAILBOX = 'postmaster';
 const MAX_EXPANSION = 100;
 
 function splitAddress(address: string): { local: string; domain: string } {
@@ -60,6 +67,13 @@ function expand(address: string, site: RouteSite, depth: number, out: Routed[], 
       const target = t.toLowerCase();
       expand(target.includes('@') ? target : `${target}@${domain}`, site, depth + 1, out, seen);
     }
+    return;
+  }
+  if (ROLE_ADDRESSES.has(local) && !site.isUser(local)) {
+    const target = site.postmaster.toLowerCase();
+    // An address that leads back here (postmaster@ a local domain) ends in the kept mailbox.
+    if (target.includes('@') && !seen.has(target)) expand(target, site, depth + 1, out, seen);
+    else out.push({ address, route: { kind: 'mailbox', user: target.includes('@') ? POSTMASTER_MAILBOX : target } });
     return;
   }
   // Sub-addressing: alice+invoices@ goes to alice (RFC 5233 convention).

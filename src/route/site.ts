@@ -9,5 +9,6 @@ export function routeSiteOf(ctx: Pick<Context, 'store' | 'users'>): RouteSite {
     localDomains: ctx.store.get('domains'),
     isUser: (name) => ctx.users.get(name) !== undefined,
     aliases: ctx.store.db.aliases,
+    postmaster: ctx.store.get('postmaster'),
   };
 }

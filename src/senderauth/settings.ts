@@ -6,26 +6,26 @@ export const action = oneOf('reject', 'quarantine', 'tag', 'accept');
 export type Action = 'reject' | 'quarantine' | 'tag' | 'accept';
 
 export const settings = {
-  'senderauth.enabled': setting(bool, true,
+  'senderauth.enabled': setting(bool, true, 'live',
     'Check SPF, Sender ID, DKIM, DMARC and ARC on inbound mail and add one Authentication-Results header (RFC 8601) plus Received-SPF.'),
-  'senderauth.strict': setting(bool, true,
+  'senderauth.strict': setting(bool, true, 'live',
     'Follow RFC 7208/6376/8301/7489 exactly (rsa-sha1 and malformed records fail). false accepts what lenient verifiers accept.'),
-  'senderauth.minRsaBits': setting(int(1024, 4096), 1024,
+  'senderauth.minRsaBits': setting(int(1024, 4096), 1024, 'live',
     'Shortest RSA DKIM key accepted; RFC 8301 §3.2 forbids keys under 1024 bits.'),
-  'senderauth.arc': setting(bool, true, 'Verify ARC chains (RFC 8617) and report arc= in Authentication-Results.'),
-  'senderauth.spfFail': setting(action, 'reject',
+  'senderauth.arc': setting(bool, true, 'live', 'Verify ARC chains (RFC 8617) and report arc= in Authentication-Results.'),
+  'senderauth.spfFail': setting(action, 'reject', 'live',
     'SPF fail (the domain lists allowed senders and this client is not one, "-all") for a domain without DMARC: reject answers 550 5.7.23 (RFC 7372). Where the domain publishes DMARC, its policy decides instead (RFC 7489 §10.1).'),
-  'senderauth.spfSoftfail': setting(action, 'tag', 'SPF softfail ("~all") for a domain without DMARC: the domain asks to accept with suspicion.'),
-  'senderauth.spfPermerror': setting(action, 'tag', 'SPF permerror: the domain\'s record is broken; rejecting punishes a typo, so tag by default.'),
-  'senderauth.temperror': setting(oneOf('tempfail', 'tag', 'accept'), 'tempfail',
+  'senderauth.spfSoftfail': setting(action, 'tag', 'live', 'SPF softfail ("~all") for a domain without DMARC: the domain asks to accept with suspicion.'),
+  'senderauth.spfPermerror': setting(action, 'tag', 'live', 'SPF permerror: the domain\'s record is broken; rejecting punishes a typo, so tag by default.'),
+  'senderauth.temperror': setting(oneOf('tempfail', 'tag', 'accept'), 'tempfail', 'live',
     'SPF or DMARC lookup failed for a temporary reason (DNS timeout, SERVFAIL): tempfail answers 451 4.7.24 so the sender retries later.'),
-  'senderauth.senderIdFail': setting(action, 'tag',
+  'senderauth.senderIdFail': setting(action, 'tag', 'live',
     'Sender ID (RFC 4406) fail on the Purported Responsible Address. Experimental and often wrong for mailing lists, so tag by default.'),
-  'senderauth.dkimFail': setting(action, 'tag',
+  'senderauth.dkimFail': setting(action, 'tag', 'live',
     'Every DKIM signature failed (none passed). RFC 6376 §6.3: a failed signature is treated as no signature, so tag by default; reject answers 550 5.7.20.'),
-  'senderauth.dmarcReject': setting(action, 'reject',
+  'senderauth.dmarcReject': setting(action, 'reject', 'live',
     'DMARC failed and the author domain publishes p=reject: reject honours the domain owner (550 5.7.1, RFC 7489 §6.7).'),
-  'senderauth.dmarcQuarantine': setting(action, 'quarantine', 'DMARC failed and the author domain publishes p=quarantine.'),
+  'senderauth.dmarcQuarantine': setting(action, 'quarantine', 'live', 'DMARC failed and the author domain publishes p=quarantine.'),
 } satisfies Record<string, Setting<unknown>>;
 
 export interface SenderAuthPolicy {

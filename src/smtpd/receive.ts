@@ -87,9 +87,15 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     await spool.discardTmp(id);
     throw err;
   }
-  if (guard.oversize) return await refuse(spool, id, { code: 552, enhanced: '5.3.4', text: `Message too big: ${guard.bytes} bytes sent, limit is ${maxSize}` });
+  // Every refusal at DATA is counted (message.rejected: `show status`, MQTT metrics).
+  const refuse = async (reply: Reply): Promise<ReceiveOutcome> => {
+    await spool.discardTmp(id);
+    ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: reply.code, text: reply.text });
+    return { kind: 'refused', ...reply };
+  };
+  if (guard.oversize) return await refuse({ code: 552, enhanced: '5.3.4', text: `Message too big: ${guard.bytes} bytes sent, limit is ${maxSize}` });
   if (guard.bareNewline) {
-    return await refuse(spool, id, {
+    return await refuse({
       code: 550,
       enhanced: '5.6.0',
       text: `Message refused: bare ${guard.bareNewline} in DATA; lines must end with CRLF (RFC 5321 section 2.3.8)`,
@@ -98,7 +104,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
 
   const size = guard.bytes + traceBytes.length;
   const tooBig = deps.sizeCheck?.(size, input.envelope.rcpts) ?? null;
-  if (tooBig) return await refuse(spool, id, tooBig);
+  if (tooBig) return await refuse(tooBig);
   // One copy per final mailbox or address, however many RCPTs or aliases name it.
   const deliveries = uniqueDeliveries(input.envelope.rcpts);
   const rcptList = deliveries.map((d) => d.address);
@@ -184,11 +190,6 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     listener: input.listener,
   });
   return { kind: 'queued', id };
-}
-
-async function refuse(spool: Spool, id: string, reply: Reply): Promise<ReceiveOutcome> {
-  await spool.discardTmp(id);
-  return { kind: 'refused', ...reply };
 }
 
 async function unlinkAll(spool: Spool, id: string, path: string): Promise<void> {

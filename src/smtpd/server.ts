@@ -17,6 +17,7 @@ import { keepOwnEnhancedCodes } from './enhanced-codes.ts';
 import { greetByPolicy, GREETING_POLICY, type GreetingPolicy } from './greeting.ts';
 import { replyError } from './reply.ts';
 import { receiveMessage, type ReceiveDeps } from './receive.ts';
+import { drainListeners } from './drain.ts';
 import type { HoldService } from '../hold/service.ts';
 import { sessionGuard, SMTP_GUARD_REPLY, type SessionScope } from '../guard/session-guard.ts';
 import { LoginThrottle } from '../anvil/login-throttle.ts';
@@ -308,7 +309,8 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
           settle();
           state.rcpts = [];
           stream.resume();
-          ctx.log.log('error', 'could not spool message', { error: String(err) });
+          // smtp-server's ECONNECTION: the client left (or was told 421 at shutdown) before its final dot.
+          ctx.log.log(err.code === 'ECONNECTION' ? 'info' : 'error', 'could not spool message', { error: String(err) });
           if (err.code === 'ENOSPC' || err.code === 'EDQUOT') return callback(replyError(452, '4.3.1', 'Insufficient system storage, try again later'));
           callback(replyError(451, '4.3.0', 'Local error in processing, try again later'));
         },
@@ -407,10 +409,26 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     earlyTalker: (ip) => ctx.bus.emit('smtp.early_talker', { client: normalizeIp(ip), listener }),
   });
 
-  function serverOptions(listener: ListenerName): SMTPServerOptions {
+  /** The options smtp-server reads from `server.options` at use (per connection, EHLO, timeout):
+   * set again on every config.changed, so these settings apply live. */
+  function liveOptions(): Partial<SMTPServerOptions> {
     const s = settings();
     return {
       name: s.hostname,
+      allowInsecureAuth: !s['smtp.requireTlsForAuth'],
+      // EHLO's SIZE and the check of a declared SIZE; the bytes sent are counted in receive.ts.
+      size: s['smtp.maxSize'],
+      // Our onConnect limit (over all listeners) answers first with 421 4.7.0; smtp-server's own
+      // check, which has no enhanced code, is only a backstop with room for refusals in flight.
+      maxClients: s['smtp.maxConnections'] * 2,
+      socketTimeout: s['smtp.socketTimeout'] * 1000,
+    };
+  }
+  let unwatch: (() => void) | undefined;
+
+  function serverOptions(listener: ListenerName): SMTPServerOptions {
+    return {
+      ...liveOptions(),
       banner: 'Yubin',
       secure: listener === 'smtps',
       needsUpgrade: false,
@@ -419,8 +437,6 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       // The MTA takes mail from the world without AUTH; the MSA ports require it (RFC 6409 §4.3).
       authOptional: listener === 'mta',
       authMethods: ['PLAIN', 'LOGIN'],
-      allowInsecureAuth: !s['smtp.requireTlsForAuth'],
-      size: s['smtp.maxSize'],
       hideENHANCEDSTATUSCODES: false,
       // We do not implement the DSN extension's NOTIFY/RET (RFC 3461); bounces are always sent.
       hideDSN: true,
@@ -432,11 +448,6 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       // Let our own parser (src/address/parse.ts) judge every address form, so routing tricks get
       // their specific reply and count as relay attempts instead of a generic syntax error.
       lenientAddressParsing: true,
-      // Our onConnect limit (over all listeners) answers first with 421 4.7.0; smtp-server's own
-      // check, which has no enhanced code, is only a backstop with room for refusals in flight.
-      maxClients: s['smtp.maxConnections'] * 2,
-      socketTimeout: s['smtp.socketTimeout'] * 1000,
-      closeTimeout: 30_000,
       // RFC 5321 §4.5.3.1.4 allows 512 for a command line; AUTH's initial response may be longer.
       maxCommandLength: 4096,
       logger: false,
@@ -473,9 +484,15 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         bound[listener] = (server.server.address() as AddressInfo).port;
         servers.set(listener, server);
       }
+      unwatch = ctx.bus.on('config.changed', () => {
+        for (const server of servers.values()) Object.assign(server.options, liveOptions());
+      });
     },
+    /** Listeners close at once; sessions are told 421 4.3.2, those in DATA after smtp.shutdownGrace (drain.ts). */
     async stop() {
-      await Promise.all([...servers.values()].map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      unwatch?.();
+      unwatch = undefined;
+      await drainListeners([...servers.values()], settings()['smtp.shutdownGrace'] * 1000);
       servers.clear();
     },
   };

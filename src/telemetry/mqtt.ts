@@ -217,14 +217,18 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
     c.end(true);
   }
 
-  const reopen = (): void => {
-    if (fingerprint() === opened) return;
-    serial = serial.then(async () => {
+  // A reconnect that fails (an unreadable mqtt.ca) rejects the listener's promise: the bus reports
+  // it and the supervisor marks MQTT down and retries it (firmware/extensions.ts).
+  const reopen = (): Promise<void> | undefined => {
+    if (fingerprint() === opened) return undefined;
+    const run = serial.then(async () => {
       if (fingerprint() === opened) return;
       ctx.log.log('info', 'MQTT settings changed: reconnecting');
       await close();
       await open();
-    }).catch((err: Error) => ctx.log.log('error', 'MQTT restart failed', { error: err.message }));
+    });
+    serial = run.catch(() => undefined);
+    return run;
   };
 
   return {
@@ -240,7 +244,7 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
       await close();
     },
     status() {
-      return { enabled: client !== undefined, connected: client?.connected === true, broker: get('mqtt.url'), ...outbox.stats() };
+      return { enabled: get('mqtt.url') !== '', connected: client?.connected === true, broker: get('mqtt.url'), ...outbox.stats() };
     },
   };
 }
