@@ -59,7 +59,8 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
     if (stressed === wasStressed) return;
     wasStressed = stressed;
     ctx.log.log(stressed ? 'warn' : 'info', stressed ? 'pop3 under stress: shorter idle timeouts before login' : 'pop3 stress over', { sessions: gate.size });
-    for (const s of sessions) s.rearmIdle();
+    // As for SMTP: only entering stress re-arms; the short timers then run out.
+    if (stressed) for (const s of sessions) s.rearmIdle();
   };
   /** Idle timeout of a session: pop3.stressTimeout before login for a stranger under stress. */
   const idleTimeoutMs = (id: string, loggedIn: boolean): number => {

@@ -357,7 +357,9 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     if (stressed === wasStressed) return;
     wasStressed = stressed;
     ctx.log.log(stressed ? 'warn' : 'info', stressed ? 'smtp under stress: shorter idle timeouts for strangers' : 'smtp stress over', { sessions: gate.size });
-    for (const g of gate.idleStrangers()) connectionOf(g.id)?._armTimeout?.();
+    // Entering stress shortens the timers of idle strangers now; leaving it lets each keep its
+    // short timer (re-arming them long would reprieve the very sessions that made the stress).
+    if (stressed) for (const g of gate.idleStrangers()) connectionOf(g.id)?._armTimeout?.();
   }
 
   /** The guard ends one session: 451 4.3.0 to a hook in flight (or as a reply of its own), then close. */

@@ -23,8 +23,8 @@ async function waitFor(what: string, check: () => unknown, ms = 15_000): Promise
 
 /** A session up to `stage`: 'idle' after EHLO, 'data' after DATA's 354 and half a message. */
 async function session(fw: ChildFirmware, n: number, stage: 'idle' | 'data'): Promise<RawSmtp> {
-  // Each client its own address: smtp.maxConnectionsPerClient is 20.
-  const c = await RawSmtp.open(fw.ports.smtp!, `127.0.1.${n}`);
+  // Each client its own address and network: smtp.maxConnectionsPerClient is 20, per /24 50.
+  const c = await RawSmtp.open(fw.ports.smtp!, `127.${n}.0.9`);
   await c.reply();
   await c.command('EHLO client.example');
   if (stage === 'data') {
