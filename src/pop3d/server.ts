@@ -94,6 +94,7 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
     const deps = {
       ctx, locks, throttle, secureContext, trusted: isTrusted(client),
       idleTimeoutMs: (loggedIn: boolean) => idleTimeoutMs(id, loggedIn),
+      tlsPort: () => (servers.tls ? (servers.tls.address() as AddressInfo).port : undefined),
       onLogin: () => {
         const g = gate.get(id);
         if (g) g.authenticated = true;

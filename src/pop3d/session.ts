@@ -37,6 +37,8 @@ export interface SessionDeps {
   readonly secureContext: SecureContext | null;
   /** The autologout timer, before and after login (shorter before it under stress); pop3.idleTimeout when absent. */
   readonly idleTimeoutMs?: (loggedIn: boolean) => number;
+  /** The POP3S port actually listening, if any (named in the cleartext refusal). */
+  readonly tlsPort?: () => number | undefined;
   /** Called once the session has logged in (the connection gate no longer preempts it). */
   readonly onLogin?: () => void;
 }
@@ -168,7 +170,8 @@ export class Pop3Session {
 
   #requireCleartextAllowed(): void {
     if (!this.#cleartextAllowed()) {
-      throw new Refusal('[AUTH] Cleartext logins are disabled on an unencrypted connection; use STLS, port 995 or APOP');
+      const port = this.#deps.tlsPort?.();
+      throw new Refusal(`[AUTH] Cleartext logins are disabled on an unencrypted connection; use ${this.#deps.secureContext ? `STLS, ${port ? `port ${port} (POP3S), ` : ''}` : ''}or APOP`);
     }
   }
 

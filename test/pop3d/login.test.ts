@@ -27,7 +27,8 @@ t.test('on a plain connection CAPA offers STLS but not USER or SASL, and USER/PA
   for (const cap of ['TOP', 'UIDL', 'RESP-CODES', 'AUTH-RESP-CODE', 'PIPELINING', 'STLS']) t.ok(caps.includes(cap), cap);
   t.notOk(caps.includes('USER'), 'USER not advertised');
   t.notOk(caps.some((l) => l.startsWith('SASL')), 'SASL not advertised');
-  const refusal = '-ERR [AUTH] Cleartext logins are disabled on an unencrypted connection; use STLS, port 995 or APOP';
+  // The refusal names the POP3S port really listening (here a free one, not 995).
+  const refusal = `-ERR [AUTH] Cleartext logins are disabled on an unencrypted connection; use STLS, port ${fx.tlsPort} (POP3S), or APOP`;
   t.equal(await c.cmd('USER alice'), refusal);
   t.equal(await c.cmd('PASS correct horse'), refusal);
   t.equal(await c.cmd(`AUTH PLAIN ${plain('', 'alice', 'correct horse')}`), refusal);
