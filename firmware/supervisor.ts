@@ -20,6 +20,7 @@ import { createQueueStation } from './queue-station.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
 import { loadCertificate, type TlsFiles } from '../src/tls/certificate.ts';
 import { stages } from '../src/pipeline/stages.ts';
+import { createPipeline } from '../src/pipeline/run.ts';
 import { createPop3Service, type Pop3Service } from '../src/pop3d/server.ts';
 import { quarantineHook } from '../src/quarantine/store.ts';
 import { quarantineExpiryService } from '../src/quarantine/service.ts';
@@ -129,8 +130,7 @@ export async function createMailStations(ctx: Context, options: Pick<FirmwareOpt
     tls,
     throttle,
     spool,
-    stages,
-    quarantine: quarantineHook(ctx),
+    pipeline: createPipeline(stages, quarantineHook(ctx)),
     hold,
     holdUntil: (entry) => hold.holdUntil(entry),
     queued: (entry) => {

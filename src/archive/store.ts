@@ -22,7 +22,11 @@ export interface ArchivedMeta {
   from: string;
   to: string[];
   subject: string;
+  /** Bytes as it leaves: the header fields below, then the file. */
   size: number;
+  /** The header fields the content checks added (Authentication-Results, DKIM-Signature…), which
+   * go in front of the stored file when it leaves: the archive holds what really left. */
+  prepend?: string[];
 }
 
 export interface ArchiveQuery {

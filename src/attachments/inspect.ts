@@ -13,6 +13,7 @@ import { limitError, newSplitter, partId, type MimeNode, type SplitItem } from '
 import { headerTooLarge, nestedTooDeep, type MimeLimits } from '../mime/limits.ts';
 import { sniff, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from '../encrypted/detect.ts';
 import type { FileHead } from '../spool/head.ts';
+import { memoKey, type Memo } from '../pipeline/stage.ts';
 import { writeAll } from '../config/durable.ts';
 
 export type EncryptedKind = 'zip' | 'pdf' | 'office' | 'pgp-inline' | 'pgp-mime' | 'smime';
@@ -406,19 +407,13 @@ async function extract(zip: ZipFile, entry: Entry, scratch: Scratch, max: number
   return scan;
 }
 
-/** The same inspection for the stages of one message (encrypted, attachments) without a second pass. */
-const recent = new Map<string, Promise<Inspection>>();
+/** The inspection of one message, made once and shared by its stages (encrypted, attachments, spam). */
+export const INSPECTION = memoKey<Promise<Inspection>>('inspection');
 
-export async function inspectCached(message: { path: string; size: number; head?: FileHead }, limits: InspectLimits): Promise<Inspection> {
-  // Spool paths are never reused for other bytes, and a rewrite gets a new path.
-  const key = `${message.path}\0${message.size}`;
-  let found = recent.get(key);
-  if (!found) {
-    found = inspectMessage(message.path, limits, message.head);
-    recent.set(key, found);
-    found.catch(() => recent.delete(key));
-    // Bounded: a handful of messages in flight at once on the board.
-    while (recent.size > 8) recent.delete(recent.keys().next().value!);
-  }
+export function inspectCached(message: { path: string; size: number; head?: FileHead; memo?: Memo }, limits: InspectLimits): Promise<Inspection> {
+  if (!message.memo) return inspectMessage(message.path, limits, message.head);
+  const found = message.memo.once(INSPECTION, () => inspectMessage(message.path, limits, message.head));
+  // Each stage awaits it; a rejection is theirs to take, never an unhandled one.
+  found.catch(() => undefined);
   return found;
 }

@@ -4,7 +4,6 @@
 // signature): attachments.signedAction decides instead.
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
-import { Quarantine } from '../quarantine/store.ts';
 import { inspectLimits, inspectOrVerdict, isVerdict } from './limits.ts';
 import { findBlocked, type Finding } from './policy.ts';
 import { replaceParts } from './rewrite.ts';
@@ -63,7 +62,8 @@ export const attachmentStage: Stage = async (message: MessageContext, context: C
   }
 
   // remove: keep the untouched original in quarantine first, then write the cleaned copy.
-  const held = await new Quarantine(context).hold(message, `attachment removed: ${what}`, [], 'attachments');
+  if (!message.holdCopy) throw new Error('attachments: removing a file needs the pipeline\'s quarantine for the original');
+  const held = await message.holdCopy(`attachment removed: ${what}`, 'attachments');
   const expires = held.expiresAt.slice(0, 10);
   const notices = new Map(findings.map((f) => [f.partId, notice(f, held.id, expires)]));
   const replacement = `${message.path}.attachments`;

@@ -1,4 +1,5 @@
-// The ordered list of content stages. Issue 5 (content security) fills it.
+// The content stages, each with its phase; src/pipeline/run.ts runs them phase by phase
+// (check → modify → scan → sign → record), in this order within a phase.
 import type { NamedStage } from './stage.ts';
 import { senderAuthStage } from '../senderauth/stage.ts';
 import { dkimSignStage } from '../dkimsign/stage.ts';
@@ -9,16 +10,16 @@ import { spamStage } from '../spam/stage.ts';
 import { archiveStage } from '../archive/stage.ts';
 
 export const stages: NamedStage[] = [
-  // Sender checks first: later stages (spam score) read the Authentication-Results they add.
-  { name: 'senderauth', run: senderAuthStage },
-  // Encrypted first: it marks what nobody can read; the attachment filter then removes by name and type.
-  { name: 'encrypted', run: encryptedStage },
-  { name: 'attachments', run: attachmentStage },
-  // The virus scan sees the message as it will be delivered (after removals).
-  { name: 'antivirus', run: antivirusStage },
-  { name: 'spam', run: spamStage },
-  // Signing last: no later stage may change the signed bytes.
-  { name: 'dkimsign', run: dkimSignStage },
-  // The archive copy last: the message as it will leave, after every check and rewrite (seed §7).
+  // Sender authentication leaves its results in the memo; the spam score reads them there.
+  { name: 'senderauth', phase: 'check', run: senderAuthStage },
+  // Encrypted content is marked before the attachment filter: it names what nobody can read.
+  { name: 'encrypted', phase: 'check', run: encryptedStage },
+  { name: 'attachments', phase: 'modify', run: attachmentStage },
+  // The virus scan and the spam score judge the message as it will be delivered (after removals).
+  { name: 'antivirus', phase: 'scan', run: antivirusStage },
+  { name: 'spam', phase: 'scan', run: spamStage },
+  // Nothing may change the signed bytes after signing.
+  { name: 'dkimsign', phase: 'sign', run: dkimSignStage },
+  // The archive copy is the message exactly as it leaves: every field the stages added, then the file.
   archiveStage,
 ];

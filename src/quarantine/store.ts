@@ -197,9 +197,11 @@ async function fsyncFile(path: string): Promise<void> {
 }
 
 /** The hook the SMTP receiver calls when a stage answers `quarantine` (ReceiveDeps.quarantine). */
-export function quarantineHook(context: Context): (message: MessageContext, reason: string, prepend: string[]) => Promise<void> {
+/** The pipeline's quarantine (src/pipeline/run.ts): a held message or a kept copy. */
+export function quarantineHook(context: Context): (message: MessageContext, reason: string, prepend: readonly string[], stage: string) => Promise<{ id: string; expiresAt: string }> {
   const quarantine = new Quarantine(context);
-  return async (message, reason, prepend) => {
-    await quarantine.hold(message, reason, prepend);
+  return async (message, reason, prepend, stage) => {
+    const held = await quarantine.hold(message, reason, prepend, stage);
+    return { id: held.id, expiresAt: held.expiresAt };
   };
 }

@@ -9,6 +9,7 @@ import { stripForgedResults } from './strip.ts';
 import { HeaderError } from './headers.ts';
 import { headerTooLarge, mimeLimits } from '../mime/limits.ts';
 import type { AuthResults } from './verify.ts';
+import { AUTH_RESULTS, summarize } from './facts.ts';
 
 export const senderAuthStage: Stage = async (message, context) => {
   const { store } = context;
@@ -39,6 +40,7 @@ export const senderAuthStage: Stage = async (message, context) => {
     context.log.log('error', 'senderauth failed', { queueId: message.queueId, error: String(err) });
     return { action: 'tempfail', code: 451, enhanced: '4.7.0', text: 'sender authentication could not be completed, try again later' };
   }
+  message.memo?.set(AUTH_RESULTS, summarize(results));
   const verdict = decide(results, policyFrom(store));
   if (verdict.action === 'accept') {
     const out = `${message.path}.auth`;

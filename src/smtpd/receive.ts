@@ -8,7 +8,8 @@ import type { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry, RcptState } from '../spool/entry.ts';
-import type { ClientInfo, Direction, MessageContext, NamedStage, Reply } from '../pipeline/stage.ts';
+import type { ClientInfo, Direction, MessageContext, Reply } from '../pipeline/stage.ts';
+import type { Pipeline } from '../pipeline/run.ts';
 import { uniqueDeliveries, type Routed } from '../route/route.ts';
 import { newQueueId } from '../spool/queue-id.ts';
 import { DataGuard } from './data-guard.ts';
@@ -39,9 +40,8 @@ export type ReceiveOutcome =
 export interface ReceiveDeps {
   ctx: Context;
   spool: Spool;
-  stages: readonly NamedStage[];
-  /** Hold an accepted message in quarantine instead of queueing it. */
-  quarantine?: (message: MessageContext, reason: string, prepend: string[]) => Promise<void>;
+  /** The content checks (src/pipeline/run.ts). */
+  pipeline: Pipeline;
   /** Mis-send delay: epoch ms before which an outbound message must not leave. */
   holdUntil?: (entry: QueueEntry) => number | undefined;
   /** A refusal for a message of this size to these recipients (e.g. larger than a mailbox quota). */
@@ -108,36 +108,25 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   // One copy per final mailbox or address, however many RCPTs or aliases name it.
   const deliveries = uniqueDeliveries(input.envelope.rcpts);
   const rcptList = deliveries.map((d) => d.address);
-  const prepend: string[] = [];
-  const base = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList };
-  // The stages read the start of the file (all of a small message) from memory; a rewrite drops it.
-  let current: MessageContext = { ...base, path, size, prepend, head: capture.head(size) };
+  // The stages read the start of the file (all of a small message) from memory (src/pipeline/run.ts).
+  const message: MessageContext = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList, path, size, head: capture.head(size) };
+  let checked;
   try {
-    for (const stage of deps.stages) {
-      const verdict = await stage.run(current, ctx);
-      if (verdict.action === 'reject' || verdict.action === 'tempfail') {
-        await unlinkAll(spool, id, path);
-        ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: verdict.code, text: verdict.text });
-        return { kind: 'refused', code: verdict.code, enhanced: verdict.enhanced, text: verdict.text };
-      }
-      if (verdict.headers) prepend.unshift(...verdict.headers);
-      if (verdict.action === 'quarantine') {
-        if (!deps.quarantine) throw new Error(`stage ${stage.name} asked for quarantine but none is configured`);
-        await deps.quarantine(current, verdict.reason, prepend);
-        await unlinkAll(spool, id, path);
-        return { kind: 'quarantined', id };
-      }
-      if (verdict.replacement && verdict.replacement !== path) {
-        await unlink(path).catch(() => undefined);
-        path = verdict.replacement;
-        current = { ...base, path, size: (await stat(path)).size, prepend };
-      }
-    }
+    checked = await deps.pipeline.run(message, ctx);
   } catch (err) {
-    // A stage that fails (a full disk under the attachment scan's scratch files) leaves no file behind.
-    await unlinkAll(spool, id, path);
+    await spool.discardTmp(id);
     throw err;
   }
+  if (checked.kind === 'refused') {
+    await spool.discardTmp(id);
+    return { kind: 'refused', code: checked.code, enhanced: checked.enhanced, text: checked.text };
+  }
+  if (checked.kind === 'quarantined') {
+    await spool.discardTmp(id);
+    return { kind: 'quarantined', id };
+  }
+  path = checked.path;
+  const prepend = checked.prepend;
 
   const now = Date.now();
   const rcpts: RcptState[] = deliveries.map((d) => ({ original: d.original, address: d.address, route: d.route, status: 'pending' as const, attempts: 0, nextAttempt: now }));
@@ -148,7 +137,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     direction: input.direction,
     client: input.client,
     listener: input.listener,
-    size: current.size,
+    size: checked.size,
     prepend,
     rcpts,
   };
@@ -175,6 +164,8 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
       if (path !== spool.tmpPath(id)) await fsyncFile(path);
       await spool.commit(entry, path);
     }
+    // A stage rewrote the message: the original spool file is not what is queued.
+    if (path !== spool.tmpPath(id)) await spool.discardTmp(id);
   } catch (err) {
     // Never acknowledged: what is left in tmp/ would only wait for the next recovery.
     await unlinkAll(spool, id, path);

@@ -288,7 +288,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       };
       const tls = session.tlsOptions ? { protocol: session.tlsOptions.version ?? session.tlsOptions.name, cipher: session.tlsOptions.name } : null;
       receiveMessage(
-        { ctx, spool: options.spool, stages: options.stages, quarantine: options.quarantine, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: largerThanEveryQuota },
+        { ctx, spool: options.spool, pipeline: options.pipeline, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: largerThanEveryQuota },
         {
           signal: AbortSignal.any([state.scope.signal, cut.signal]),
           stream,

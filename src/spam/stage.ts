@@ -6,7 +6,8 @@ import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
 import type { FileHead } from '../spool/head.ts';
 import { readHead } from '../attachments/mime.ts';
-import { authResultHits, headerHits, type Hit } from './rules.ts';
+import { authHits, parseAuthResults, headerHits, type Hit } from './rules.ts';
+import { AUTH_RESULTS } from '../senderauth/facts.ts';
 import { dnsblListings, rhsblListings } from './dnsbl.ts';
 import { askRspamd } from './rspamd.ts';
 
@@ -39,9 +40,11 @@ function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
 export async function scoreMessage(message: MessageContext, context: Context): Promise<Hit[]> {
   const s = context.store;
   const head = await readHead(message.path, undefined, message.head);
-  const authserv = s.get('spam.authservId') || s.get('hostname');
-  const arFields = [...(message.prepend ?? []), ...head.get('authentication-results')].filter((h) => /^authentication-results:/i.test(h));
-  const hits = [...authResultHits(arFields, authserv), ...headerHits(head, await bodyStart(message.path, message.head))];
+  // Our own sender checks left their results in the memo; else an upstream server of ours (the edge,
+  // spam.authservId) wrote them into the message.
+  const ours = message.memo?.get(AUTH_RESULTS);
+  const results = ours ?? parseAuthResults(head.get('authentication-results'), s.get('spam.authservId') || s.get('hostname'));
+  const hits = [...authHits(results), ...headerHits(head, await bodyStart(message.path, message.head))];
   const limit = s.get('spam.timeout') * 1000;
   const [dnsbl, rhsbl] = await Promise.all([
     within(dnsblListings(message.client.address, s.get('spam.dnsbl'), context), limit, []),

@@ -12,6 +12,8 @@ import { Users } from '../../src/accounts/users.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { Leases } from '../../src/policy/leases.ts';
 import { stderrLogger, type Context } from '../../src/context.ts';
+import { forStages } from '../../src/pipeline/run.ts';
+import { quarantineHook } from '../../src/quarantine/store.ts';
 import type { MessageContext } from '../../src/pipeline/stage.ts';
 
 interface Teardown {
@@ -33,7 +35,8 @@ export async function spooled(ctx: Context, raw: Buffer | string, over: Partial<
   const path = join(ctx.dataDir, 'spool', `${queueId}.eml`);
   const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
   await writeFile(path, data);
-  return {
+  // As the pipeline runner hands it to a stage: a memo, the quarantine for copies.
+  return forStages({
     queueId,
     direction: 'inbound',
     client: { address: '127.0.0.9', hostname: '', helo: 'outside.example', tls: false, user: null, trusted: false },
@@ -42,7 +45,7 @@ export async function spooled(ctx: Context, raw: Buffer | string, over: Partial<
     path,
     size: data.length,
     ...over,
-  };
+  }, { quarantine: quarantineHook(ctx) });
 }
 
 export function compose(mail: Mail.Options): Promise<Buffer> {
