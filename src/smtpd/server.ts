@@ -18,6 +18,7 @@ import { greetByPolicy, GREETING_POLICY, type GreetingPolicy } from './greeting.
 import { replyError } from './reply.ts';
 import { receiveMessage, type ReceiveDeps } from './receive.ts';
 import type { HoldService } from '../hold/service.ts';
+import { tlsServerOptions } from '../tls/profile.ts';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
 
@@ -259,8 +260,8 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       banner: 'Yubin',
       secure: listener === 'smtps',
       needsUpgrade: false,
-      key: options.tls.key,
-      cert: options.tls.cert,
+      // Everything smtp-server passes to tls.createSecureContext, for implicit TLS and STARTTLS alike.
+      ...tlsServerOptions(options.tls),
       // The MTA takes mail from the world without AUTH; the MSA ports require it (RFC 6409 §4.3).
       authOptional: listener === 'mta',
       authMethods: ['PLAIN', 'LOGIN'],
