@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing: Debian packages for the real peers the tests
-# talk to (swaks, mosquitto, clamd, socat, nftables, python3-dkim, fetchmail, ...) and native addons
+# talk to (swaks, mosquitto, clamd, socat, nftables, python3-dkim, fetchmail, testssl.sh, ...) and native addons
 # built for the Node that runs the tests. Safe to run again: it only acts on what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 packages=(
   swaks socat mosquitto mosquitto-clients nftables iproute2 python3 python3-dkim fetchmail
   clamav-daemon openssl curl util-linux
+  testssl.sh
 )
 missing=()
 for p in "${packages[@]}"; do
