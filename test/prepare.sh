@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing: Debian packages for the real peers the tests
-# talk to (swaks, mosquitto, clamd, socat, nftables, python3-dkim, fetchmail, ...) and native addons
+# talk to (swaks, mosquitto, clamd, socat, nftables, python3-dkim, fetchmail, testssl.sh, ...) and native addons
 # built for the Node that runs the tests. Safe to run again: it only acts on what is missing.
 #   --list         print the Debian packages, one a line (test/prepare/ checks that every program
 #                  the suite runs comes from one of them)
@@ -17,6 +17,7 @@ packages=(
   "${build_packages[@]}"
   swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim
   fetchmail clamav-daemon openssl curl util-linux zip gpg gpg-agent qpdf
+  testssl.sh
 )
 
 install_missing() {

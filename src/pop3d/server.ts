@@ -11,6 +11,7 @@ import { MaildropLocks } from './locks.ts';
 import { LoginThrottle } from '../anvil/login-throttle.ts';
 import { startTls } from './tls.ts';
 import { sessionGuard } from '../guard/session-guard.ts';
+import { tlsServerOptions } from '../tls/profile.ts';
 
 export interface Pop3Options {
   /** Certificate and key (PEM). Without them neither STLS nor the POP3S listener is offered. */
@@ -159,7 +160,7 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
     async start() {
       if (options.tls) {
         try {
-          secureContext = createSecureContext({ cert: options.tls.cert, key: options.tls.key });
+          secureContext = createSecureContext(tlsServerOptions(options.tls));
         } catch (err) {
           throw new Error(`tls.cert/tls.key: cannot load the certificate for POP3 (${(err as Error).message})`);
         }

@@ -23,6 +23,7 @@ import { sessionGuard, SMTP_GUARD_REPLY, type SessionScope } from '../guard/sess
 import { LoginThrottle } from '../anvil/login-throttle.ts';
 import { loginLimits } from '../anvil/settings.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tlsServerOptions } from '../tls/profile.ts';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
 
@@ -434,8 +435,8 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       banner: 'Yubin',
       secure: listener === 'smtps',
       needsUpgrade: false,
-      key: options.tls.key,
-      cert: options.tls.cert,
+      // Everything smtp-server passes to tls.createSecureContext, for implicit TLS and STARTTLS alike.
+      ...tlsServerOptions(options.tls),
       // The MTA takes mail from the world without AUTH; the MSA ports require it (RFC 6409 §4.3).
       authOptional: listener === 'mta',
       authMethods: ['PLAIN', 'LOGIN'],
