@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startFirmware, type Firmware } from './supervisor.ts';
-import { systemdNotifier, underSystemd } from '../image/runtime/sd-notify.ts';
+import { systemdNotifier, underSystemd } from './sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
 import { START_USAGE } from './commands/start.ts';
 

@@ -1,5 +1,5 @@
 // Settings of the router-side guard: OP25B on the forward hook and the ban set on the mail ports.
-import { setting, int, bool, text, list, cidr, port, type Setting } from '../../src/config/kinds.ts';
+import { setting, int, bool, text, list, cidr, port, type Setting } from '../../src/settings/kinds.ts';
 
 // IFNAMSIZ is 16 with the NUL; nft quotes the name, so keep to the characters ip(8) accepts.
 const ifname = text(/^(|[A-Za-z0-9_.:@-]{1,15})$/, 'a network interface name such as eth0 (1-15 of A-Z a-z 0-9 _ . : @ -), or empty');

@@ -1,6 +1,6 @@
 // user …, domain …, alias …: the office's mailboxes, local domains and aliases.
 import { ConfigError } from '../../src/config/store.ts';
-import { domain as domainKind } from '../../src/config/kinds.ts';
+import { domain as domainKind } from '../../src/settings/kinds.ts';
 import { checkUserName, passwordRules } from '../../src/accounts/users.ts';
 import { ROLE_ADDRESSES } from '../../src/route/route.ts';
 import { parseOptions, positionals } from './options.ts';

@@ -1,7 +1,8 @@
 // The `yubin` CLI side of the command language: a Context on the data folder, prompts on the
 // terminal (no echo for secrets), output to stdout/stderr, and the exit code of the command.
 import { ConfigStore } from '../../src/config/store.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { createContext } from '../context.ts';
 import { LineReader } from '../console/line-reader.ts';
 import { runCommand, type CommandEnv, type CommandHooks } from './index.ts';

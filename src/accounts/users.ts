@@ -2,7 +2,7 @@
 // envelope addresses each one owns. Records live in the config store; APOP secrets do not.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../config/durable.ts';
+import { writeFileDurable } from '../files/durable.ts';
 import { secretsDir } from '../config/secrets-dir.ts';
 import { ConfigError, type ConfigStore, type UserRecord } from '../config/store.ts';
 import { hashPassword, verifyPassword, dummyHash } from './passwords.ts';

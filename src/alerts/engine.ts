@@ -5,7 +5,7 @@
 import type { Context, Service } from '../context.ts';
 import type { EventBus, EventMap, EventName } from '../events/bus.ts';
 import type { Settings } from '../config/schema.ts';
-import type { Alert, AlertKind, ClearedAlert, ClearReason, Severity } from './types.ts';
+import type { Alert, AlertKind, ClearedAlert, ClearReason, Severity } from '../events/alerts.ts';
 
 interface Limit {
   readonly threshold: number;

@@ -9,9 +9,9 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileDurable } from '../config/durable.ts';
+import { writeFileDurable } from '../files/durable.ts';
 import { headerOf } from '../bounce/dsn.ts';
-import type { Direction } from '../pipeline/stage.ts';
+import type { Direction } from '../mail/types.ts';
 import type { FileHead } from '../spool/head.ts';
 
 export interface ArchivedMeta {

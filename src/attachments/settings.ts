@@ -1,6 +1,6 @@
 // Settings of the attachment filter (seed §5: remove attachments with certain extensions, both
 // from outside in and from inside out).
-import { setting, int, bool, list, oneOf, text, type Setting } from '../config/kinds.ts';
+import { setting, int, bool, list, oneOf, text, type Setting } from '../settings/kinds.ts';
 
 const extension = text(/^[a-z0-9_-]{1,16}$/, 'a file extension without the dot, lower case, e.g. exe');
 const action = oneOf('remove', 'reject', 'quarantine', 'off');

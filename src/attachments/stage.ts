@@ -4,10 +4,10 @@
 // signature): attachments.signedAction decides instead.
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
-import { inspectLimits, inspectOrVerdict, isVerdict } from './limits.ts';
+import { inspectLimits, inspectOrVerdict, isVerdict } from '../inspect/limits.ts';
 import { findBlocked, type Finding } from './policy.ts';
 import { replaceParts } from './rewrite.ts';
-import { headerText } from './mime.ts';
+import { headerText } from '../mime/mime.ts';
 
 const HEADER = 'X-Yubin-Attachments';
 

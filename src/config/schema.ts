@@ -1,7 +1,7 @@
 // Every configuration key, its kind, its default and why it exists — in one place, as Postfix's
 // postconf(5) is. Stations own their sections (see the imports); this file only assembles them.
 // `yubin config show --doc` prints this table.
-import { setting, int, bool, oneOf, text, list, domain, cidr, path, port, type Setting } from './kinds.ts';
+import { setting, int, bool, oneOf, text, list, domain, cidr, path, port, type Setting } from '../settings/kinds.ts';
 import { stationSettings } from './stations.ts';
 
 const core = {

@@ -1,6 +1,6 @@
 // Settings sections owned by later stations (delivery, POP3, content checks, board).
 // Each station exports `settings` from its own settings.ts; add one spread line here.
-import { type Setting } from './kinds.ts';
+import { type Setting } from '../settings/kinds.ts';
 import { settings as alertSettings } from '../alerts/settings.ts';
 import { settings as telemetrySettings } from '../telemetry/settings.ts';
 import { settings as boardSettings } from '../../board/gpio/settings.ts';

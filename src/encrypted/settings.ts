@@ -1,6 +1,6 @@
 // Settings of the encrypted-content check (seed §5: encrypted or password-protected attachments
 // cannot be checked, so they are passed on as they are).
-import { setting, oneOf, type Setting } from '../config/kinds.ts';
+import { setting, oneOf, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'encrypted.action': setting(oneOf('pass', 'quarantine', 'reject'), 'pass', 'live',

@@ -4,9 +4,9 @@
 // encrypted.action can hold or refuse it instead.
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
-import type { FileReport, Inspection } from '../attachments/inspect.ts';
-import { inspectOrVerdict, isVerdict } from '../attachments/limits.ts';
-import { headerText } from '../attachments/mime.ts';
+import type { FileReport, Inspection } from '../inspect/inspect.ts';
+import { inspectOrVerdict, isVerdict } from '../inspect/limits.ts';
+import { headerText } from '../mime/mime.ts';
 
 /** "smime", "zip=secret.zip", "pdf=report.pdf"... one item per unreadable thing. */
 export function encryptedItems(inspection: Inspection): string[] {

@@ -4,8 +4,8 @@
 // throws, or whose promise rejects, is logged with its owner and never throws into the emitter,
 // which is often a mail station in the middle of an SMTP command.
 import { EventEmitter } from 'node:events';
-import type { Alert, ClearedAlert } from '../alerts/types.ts';
-import { stderrLogger, type Logger } from '../context.ts';
+import type { Alert, ClearedAlert } from './alerts.ts';
+import { stderrLogger, type Logger } from '../log/logger.ts';
 
 export interface EventMap {
   'relay.denied': { client: string; helo: string; from: string; rcpt: string; reason: string };

@@ -6,8 +6,8 @@ import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry } from '../spool/entry.ts';
 import { QueueError, type Qmgr } from '../qmgr/qmgr.ts';
 import { loadQueued } from '../qmgr/admin.ts';
-import { injectMail } from '../bounce/inject.ts';
-import { plainNotice, rfc5322Date } from '../bounce/generated.ts';
+import { injectMail } from '../pickup/inject.ts';
+import { plainNotice, rfc5322Date } from '../pickup/generated.ts';
 import { holdUntilFor } from './hold.ts';
 import { holdKey, cancelAddress, parseCancelAddress, tokenMatches } from './token.ts';
 

@@ -3,7 +3,7 @@
 // The Maildir name derives from the queue ID and recipient index, so a delivery repeated after a
 // crash finds its own earlier copy and does not deliver twice.
 import { open, type FileHandle } from 'node:fs/promises';
-import { writeAll } from '../config/durable.ts';
+import { writeAll } from '../files/durable.ts';
 import { maildirOf, deliver, hasMessage, parseName } from '../maildir/maildir.ts';
 import { mailboxUsage, addedToMailbox } from '../maildir/usage.ts';
 import type { Context } from '../context.ts';

@@ -1,11 +1,12 @@
 // The content pipeline as a station of its own: the runner that takes a spooled message through
-// the stages (src/pipeline/stages.ts) in phase order (check → modify → scan → sign → record, see
+// the stages (firmware/stages.ts) in phase order (check → modify → scan → sign → record, see
 // PHASES), merges the header fields they return in one place, keeps what they learn in the
 // message's memo, follows a rewrite to its new file, and carries out their requests (refuse,
 // quarantine, keep a copy). The SMTP listener only spools and commits (src/smtpd/receive.ts).
 import { unlink, stat } from 'node:fs/promises';
 import type { Context } from '../context.ts';
-import { Memo, PHASES, type MessageContext, type NamedStage, type Reply } from './stage.ts';
+import { Memo, PHASES, type MessageContext, type NamedStage } from './stage.ts';
+import type { Reply } from '../mail/types.ts';
 
 /** Where a quarantined message (or a copy) goes: the firmware's quarantine. */
 export type QuarantineHook = (message: MessageContext, reason: string, prepend: readonly string[], stage: string) => Promise<{ id: string; expiresAt: string }>;

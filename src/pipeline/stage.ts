@@ -4,23 +4,10 @@
 // as a stream from disk — never whole into memory. Stages do not talk through header text: a stage
 // leaves typed facts in the message's memo for later ones (a MemoKey its module exports), returns
 // the header fields it adds (the runner merges them once), and asks the runner to keep a copy in
-// quarantine. Adding a stage touches one list: src/pipeline/stages.ts.
+// quarantine. Adding a stage touches one list: firmware/stages.ts.
 import type { Context } from '../context.ts';
 import type { FileHead } from '../spool/head.ts';
-
-export type Direction = 'inbound' | 'outbound';
-
-export interface ClientInfo {
-  address: string;
-  /** Reverse name if looked up, else '' */
-  hostname: string;
-  helo: string;
-  tls: boolean;
-  /** SMTP AUTH user, or POP-before-SMTP user, if any. */
-  user: string | null;
-  /** Client is in trustedNetworks. */
-  trusted: boolean;
-}
+import type { ClientInfo, Direction, Reply } from '../mail/types.ts';
 
 export interface MessageContext {
   readonly queueId: string;
@@ -69,13 +56,6 @@ export class Memo {
     if (!this.#values.has(key.name)) this.#values.set(key.name, make());
     return this.#values.get(key.name) as T;
   }
-}
-
-export interface Reply {
-  code: number;
-  /** Enhanced status code, RFC 3463, e.g. "5.7.1". */
-  enhanced: string;
-  text: string;
 }
 
 export type Verdict =

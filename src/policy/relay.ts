@@ -15,11 +15,11 @@
 import { parseEnvelopeAddress, comparableDomain, type ParsedAddress } from '../address/parse.ts';
 import { addressErrorReply, unusableForm } from '../address/reply.ts';
 import { canonicalIp, formatIpLiteral } from '../address/ip-literal.ts';
-import type { Reply } from '../pipeline/stage.ts';
+import type { Reply } from '../mail/types.ts';
 
 export interface RelayClient {
   address: string;
-  /** In trustedNetworks (src/policy/ip.ts networkSet). */
+  /** In trustedNetworks (src/net/ip.ts networkSet). */
   trusted: boolean;
   /** SMTP AUTH succeeded on this session. */
   authenticated: boolean;

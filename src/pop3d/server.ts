@@ -4,7 +4,7 @@
 import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Context, Service } from '../context.ts';
-import { networkSet, normalizeIp } from '../policy/ip.ts';
+import { networkSet, normalizeIp } from '../net/ip.ts';
 import { ConnectionGate, type GateLimits } from '../anvil/gate.ts';
 import { Pop3Session } from './session.ts';
 import { MaildropLocks } from './locks.ts';

@@ -13,7 +13,7 @@ import type { MessageFile } from './message-file.ts';
 import { startTls } from './tls.ts';
 import type { MaildropLocks } from './locks.ts';
 import type { LoginThrottle, LoginSource } from '../anvil/login-throttle.ts';
-import { loginLimits } from '../anvil/settings.ts';
+import { loginLimits } from '../anvil/limits.ts';
 import { maildirOf } from '../maildir/maildir.ts';
 
 type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';

@@ -1,5 +1,5 @@
 // POP3 (the MRA, seed §2) settings: listeners, cleartext policy, abuse limits, POP-before-SMTP.
-import { setting, int, bool, port, type Setting } from '../config/kinds.ts';
+import { setting, int, bool, port, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'pop3.port': setting(port, 1110, 'restart', 'POP3 port with STLS (110 on the board). 0 disables the listener.'),

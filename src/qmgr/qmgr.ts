@@ -4,7 +4,8 @@
 import { unlink } from 'node:fs/promises';
 import type { Context, Service } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
-import type { QueueEntry, Route } from '../spool/entry.ts';
+import type { QueueEntry } from '../spool/entry.ts';
+import type { Route } from '../mail/types.ts';
 import type { Deliverer, DeliveryResult } from './deliverer.ts';
 import { queuedIds, flushRequestPath } from './files.ts';
 

@@ -1,5 +1,5 @@
 // Settings of the quarantine: where held mail waits for an admin, and how it leaves by itself.
-import { setting, int, type Kind, type Setting } from '../config/kinds.ts';
+import { setting, int, type Kind, type Setting } from '../settings/kinds.ts';
 
 const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
 

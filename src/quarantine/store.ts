@@ -6,10 +6,11 @@ import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { writeFileDurable, fsyncDir } from '../config/durable.ts';
-import { readHead } from '../attachments/mime.ts';
+import { writeFileDurable, fsyncDir } from '../files/durable.ts';
+import { readHead } from '../mime/mime.ts';
 import type { Context } from '../context.ts';
-import type { Direction, MessageContext } from '../pipeline/stage.ts';
+import type { MessageContext } from '../pipeline/stage.ts';
+import type { Direction } from '../mail/types.ts';
 
 export interface HeldMessage {
   id: string;

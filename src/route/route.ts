@@ -1,7 +1,7 @@
 // Where each recipient's copy goes, decided once when the message is accepted (a typed value the
 // queue manager obeys): a local mailbox, the internal server (edge role), or a remote domain.
 // Aliases are expanded here, so RCPT can answer 550 5.1.1 for a local address nobody owns.
-import type { Route } from '../spool/entry.ts';
+import type { Route, Routed } from '../mail/types.ts';
 
 export type Role = 'all-in-one' | 'edge' | 'internal';
 
@@ -15,10 +15,7 @@ export interface RouteSite {
   postmaster: string;
 }
 
-export interface Routed {
-  address: string;
-  route: Route;
-}
+
 
 const MAX_ALIAS_DEPTH = 8;
 

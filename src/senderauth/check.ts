@@ -5,7 +5,7 @@ import { hostname } from 'node:os';
 import { authenticate, dkimVerify, spf } from 'mailauth';
 import { resolverFor, type DnsResolver } from '../dns/resolver.ts';
 import { mailauthResolver } from './mailauth-dns.ts';
-import { readHeaders } from './headers.ts';
+import { readHeaders } from '../mime/header-block.ts';
 import { checkScope, checkSenderId as senderIdOnHeaders, SPF_TIME_LIMIT_MS } from './senderid.ts';
 
 export interface Diagnosis {

@@ -1,5 +1,5 @@
 // Settings of the sender checks (SPF, Sender ID, DKIM, DMARC, ARC) on inbound mail.
-import { setting, bool, int, oneOf, type Setting } from '../config/kinds.ts';
+import { setting, bool, int, oneOf, type Setting } from '../settings/kinds.ts';
 
 /** What to do with a message whose check came out badly. tag: deliver with X-Yubin-Auth-Warning. */
 export const action = oneOf('reject', 'quarantine', 'tag', 'accept');

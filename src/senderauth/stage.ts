@@ -6,8 +6,9 @@ import { mailauthResolver } from './mailauth-dns.ts';
 import { decide } from './policy.ts';
 import { policyFrom } from './settings.ts';
 import { stripForgedResults } from './strip.ts';
-import { HeaderError } from './headers.ts';
-import { headerTooLarge, mimeLimits } from '../mime/limits.ts';
+import { HeaderError } from '../mime/header-block.ts';
+import { headerTooLarge } from '../mime/limits.ts';
+import { mimeLimits } from '../inspect/limits.ts';
 import type { AuthResults } from './verify.ts';
 import { AUTH_RESULTS, summarize } from './facts.ts';
 

@@ -4,7 +4,7 @@
 import type { FileHead } from '../spool/head.ts';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { readHeaderBlock } from './headers.ts';
+import { readHeaderBlock } from '../mime/header-block.ts';
 
 /** Split a raw header block into fields, each with its continuation lines and line ends. */
 function fields(raw: Buffer): Buffer[] {

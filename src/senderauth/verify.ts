@@ -4,7 +4,7 @@ import type { FileHead } from '../spool/head.ts';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { authenticate, type AuthenticateOptions, type AuthenticateResult, type DNSResolver } from 'mailauth';
-import { parseHeaderBlock, readHeaderBlock } from './headers.ts';
+import { parseHeaderBlock, readHeaderBlock } from '../mime/header-block.ts';
 import { checkSenderId, SPF_TIME_LIMIT_MS, type SenderIdResult, type SpfResultName } from './senderid.ts';
 
 export interface VerifyInput {

@@ -2,15 +2,17 @@
 // entry is durable on disk answer "250 2.0.0 queued as <id>".
 import { pipeline } from 'node:stream/promises';
 import { unlink, stat } from 'node:fs/promises';
-import { fsyncFile } from '../config/durable.ts';
+import { fsyncFile } from '../files/durable.ts';
 import { HeadCapture } from '../spool/head.ts';
 import type { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry, RcptState } from '../spool/entry.ts';
-import type { ClientInfo, Direction, MessageContext, Reply } from '../pipeline/stage.ts';
+import type { MessageContext } from '../pipeline/stage.ts';
+import type { ClientInfo, Direction, Reply } from '../mail/types.ts';
 import type { Pipeline } from '../pipeline/run.ts';
-import { uniqueDeliveries, type Routed } from '../route/route.ts';
+import { uniqueDeliveries } from '../route/route.ts';
+import type { Routed } from '../mail/types.ts';
 import { newQueueId } from '../spool/queue-id.ts';
 import { DataGuard } from './data-guard.ts';
 import { receivedHeader } from './received.ts';

@@ -4,11 +4,12 @@
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerAddress, type SMTPServerAuthentication } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import type { Context, Service } from '../context.ts';
-import type { ClientInfo } from '../pipeline/stage.ts';
-import { networkSet, normalizeIp } from '../policy/ip.ts';
+import type { ClientInfo } from '../mail/types.ts';
+import { networkSet, normalizeIp } from '../net/ip.ts';
 import { decideRcpt, RELAY_ATTEMPT_REASONS, type RelayClient, type RelaySite } from '../policy/relay.ts';
 import { checkSenderOwnership, decideMailFrom } from '../policy/sender.ts';
-import { routeRecipient, type Routed } from '../route/route.ts';
+import { routeRecipient } from '../route/route.ts';
+import type { Routed } from '../mail/types.ts';
 import { routeSiteOf } from '../route/site.ts';
 import { maildirOf } from '../maildir/maildir.ts';
 import { mailboxUsage } from '../maildir/usage.ts';
@@ -21,7 +22,7 @@ import { drainListeners } from './drain.ts';
 import type { HoldService } from '../hold/service.ts';
 import { sessionGuard, SMTP_GUARD_REPLY, type SessionScope } from '../guard/session-guard.ts';
 import { LoginThrottle } from '../anvil/login-throttle.ts';
-import { loginLimits } from '../anvil/settings.ts';
+import { loginLimits } from '../anvil/limits.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tlsServerOptions } from '../tls/profile.ts';
 

@@ -1,6 +1,6 @@
 // The spam rules we score ourselves: authentication results, block lists, header heuristics.
 // Each hit is a named rule with points, shown in X-Spam-Status so a user can see why.
-import type { MimeHeaders } from '../attachments/mime.ts';
+import type { MimeHeaders } from '../mime/mime.ts';
 
 export interface Hit {
   rule: string;

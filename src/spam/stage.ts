@@ -5,7 +5,7 @@ import { open } from 'node:fs/promises';
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
 import type { FileHead } from '../spool/head.ts';
-import { readHead } from '../attachments/mime.ts';
+import { readHead } from '../mime/mime.ts';
 import { authHits, parseAuthResults, headerHits, type Hit } from './rules.ts';
 import { AUTH_RESULTS } from '../senderauth/facts.ts';
 import { dnsblListings, rhsblListings } from './dnsbl.ts';

@@ -1,12 +1,8 @@
 // A queue entry: the envelope of one accepted message and the state of each recipient.
 // Stored as JSON beside the message file; its durable presence is what "queued" means.
-import type { ClientInfo, Direction } from '../pipeline/stage.ts';
+import type { ClientInfo, Direction, Route } from '../mail/types.ts';
 
-/** Where a recipient's copy goes. Decided once at acceptance (src/route/route.ts). */
-export type Route =
-  | { kind: 'mailbox'; user: string }
-  | { kind: 'internal' }
-  | { kind: 'remote'; domain: string };
+
 
 export type RcptStatus = 'pending' | 'delivered' | 'failed';
 

@@ -2,7 +2,7 @@
 // the metrics, a binary_sensor "under attack", event entities for alerts, a button to ack.
 // Field names follow https://www.home-assistant.io/integrations/mqtt/ (sensor, binary_sensor,
 // event, button); the objects are serialised with JSON.stringify, never pasted as strings.
-import { ALERT_KINDS } from '../alerts/types.ts';
+import { ALERT_KINDS } from '../events/alerts.ts';
 import type { MetricsSnapshot } from './metrics.ts';
 import type { Topics } from './topics.ts';
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Context, Service } from '../context.ts';
 import type { AlertEngine } from '../alerts/engine.ts';
-import { ATTACK_KINDS, type Alert } from '../alerts/types.ts';
+import { ATTACK_KINDS, type Alert } from '../events/alerts.ts';
 import type { SettingKey } from '../config/schema.ts';
 import type { Metrics } from './metrics.ts';
 import { discoveryMessages } from './discovery.ts';

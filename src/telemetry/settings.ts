@@ -1,6 +1,6 @@
 // MQTT telemetry settings: broker, credentials, TLS files, topics, and how much to keep offline.
-import { setting, int, text, path } from '../config/kinds.ts';
-import type { Setting } from '../config/kinds.ts';
+import { setting, int, text, path } from '../settings/kinds.ts';
+import type { Setting } from '../settings/kinds.ts';
 
 const topicPart = text(/^[A-Za-z0-9_-][A-Za-z0-9_/-]{0,99}$/, 'an MQTT topic prefix of letters, digits, _ - and / (no wildcards, no leading /)');
 

@@ -9,7 +9,8 @@ import { SerialPort } from 'serialport';
 import { ConfigStore } from '../../src/config/store.ts';
 import { Users } from '../../src/accounts/users.ts';
 import { EventBus, type EventMap } from '../../src/events/bus.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { Leases } from '../../src/policy/leases.ts';
 import { createConsoleService } from '../../firmware/console/service.ts';
 

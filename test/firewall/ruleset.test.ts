@@ -7,7 +7,7 @@ import { BlockedTally, createFirewallService } from '../../board/firewall/servic
 import { ConfigStore } from '../../src/config/store.ts';
 import { Users } from '../../src/accounts/users.ts';
 import { EventBus } from '../../src/events/bus.ts';
-import { stderrLogger } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { Leases } from '../../src/policy/leases.ts';
 
 t.test('generated table replaces an older copy in one transaction', async (t) => {

@@ -8,7 +8,7 @@ import { tempDir, seed, startChild, repo, BASE_SETTINGS } from '../support/firmw
 import { run, swaks, swaksReply } from '../support/clients.ts';
 import { openContext, createWatchers, createMailStations, createExtensions, startParts, type Firmware } from '../../firmware/supervisor.ts';
 import { runCommand } from '../../firmware/commands/index.ts';
-import { stderrLogger } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { maildirOf } from '../../src/maildir/maildir.ts';
 import type { EventMap } from '../../src/events/bus.ts';
 

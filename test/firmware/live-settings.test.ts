@@ -15,7 +15,7 @@ import { startPeer } from '../outbound/fixtures/harness.ts';
 import { freePort } from '../support/ports.ts';
 import { startFirmware } from '../../firmware/supervisor.ts';
 import { maildirOf } from '../../src/maildir/maildir.ts';
-import type { Logger } from '../../src/context.ts';
+import type { Logger } from '../../src/log/logger.ts';
 
 const logLines: string[] = [];
 const log: Logger = {

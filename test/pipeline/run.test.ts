@@ -4,16 +4,16 @@
 import t from 'tap';
 import { createPipeline, inPhaseOrder } from '../../src/pipeline/run.ts';
 import { memoKey, type NamedStage, type Phase } from '../../src/pipeline/stage.ts';
-import { stages } from '../../src/pipeline/stages.ts';
-import { inspectCached, INSPECTION } from '../../src/attachments/inspect.ts';
-import { inspectLimits } from '../../src/attachments/limits.ts';
+import { stages } from '../../firmware/stages.ts';
+import { inspectCached, INSPECTION } from '../../src/inspect/inspect.ts';
+import { inspectLimits } from '../../src/inspect/limits.ts';
 import { contentContext, spooled, compose } from '../quarantine/fixture.ts';
 
 const seen: string[] = [];
 const stage = (name: string, phase: Phase, headers: string[] = []): NamedStage => ({ name, phase, run: async () => (seen.push(name), { action: 'accept', headers }) });
 
 t.test('the firmware\'s stages are listed in phase order, and the runner keeps to it for any list', async (t) => {
-  t.same(inPhaseOrder(stages).map((s) => s.name), stages.map((s) => s.name), 'src/pipeline/stages.ts is already in phase order');
+  t.same(inPhaseOrder(stages).map((s) => s.name), stages.map((s) => s.name), 'firmware/stages.ts is already in phase order');
   t.same(stages.map((s) => [s.name, s.phase]), [['senderauth', 'check'], ['encrypted', 'check'], ['attachments', 'modify'], ['antivirus', 'scan'], ['spam', 'scan'], ['dkimsign', 'sign'], ['archive', 'record']]);
   const ctx = await contentContext(t);
   seen.length = 0;

@@ -11,7 +11,8 @@ import { ConfigStore } from '../../src/config/store.ts';
 import { Users } from '../../src/accounts/users.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { Leases } from '../../src/policy/leases.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { deliver, maildirOf, uniqueName } from '../../src/maildir/maildir.ts';
 import { createPop3Service, type Pop3Service } from '../../src/pop3d/server.ts';
 

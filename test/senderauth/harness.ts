@@ -6,8 +6,10 @@ import { ConfigStore } from '../../src/config/store.ts';
 import { Users } from '../../src/accounts/users.ts';
 import { EventBus } from '../../src/events/bus.ts';
 import { Leases } from '../../src/policy/leases.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
-import type { MessageContext, Direction } from '../../src/pipeline/stage.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
+import type { MessageContext } from '../../src/pipeline/stage.ts';
+import type { Direction } from '../../src/mail/types.ts';
 
 export interface Harness {
   dir: string;

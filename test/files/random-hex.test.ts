@@ -1,6 +1,6 @@
 // Names drawn from the random pool: the right length, hex, and never repeated, across pool refills.
 import t from 'tap';
-import { randomHex } from '../../src/spool/random-hex.ts';
+import { randomHex } from '../../src/files/random-hex.ts';
 import { newQueueId, isQueueId } from '../../src/spool/queue-id.ts';
 
 t.test('random names are hex of the asked length and do not repeat across pool refills', async (t) => {

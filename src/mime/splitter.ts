@@ -7,7 +7,7 @@
 // indexOf, walks a chunk's lines in one go (processLine answers synchronously; the stream still
 // yields between chunks), and lets plain body lines skip processLine (plainBodyLine says when that
 // is exact): 0.18 s and ~200 collections for the same message. The rest is upstream's _transform;
-// keep it in step with it. test/attachments/splitter-equivalence compares the two.
+// keep it in step with it. test/mime/splitter-equivalence compares the two.
 import type { Transform, TransformCallback } from 'node:stream';
 
 /** What the loop uses of a Splitter's internals (mailsplit/lib/message-splitter.js). */
@@ -173,7 +173,7 @@ function transformChunk(self: SplitterInternals, chunk: Buffer, callback: Transf
       else onLine(data, flush);
     });
     // The loop relies on processLine answering at once (it does in 5.4.6); fail loudly otherwise.
-    if (!answered) failure = new Error('mailsplit processLine answered asynchronously: src/attachments/splitter.ts needs updating');
+    if (!answered) failure = new Error('mailsplit processLine answered asynchronously: src/mime/splitter.ts needs updating');
     if (failure) {
       self.hasFailed = true;
       const err = failure;

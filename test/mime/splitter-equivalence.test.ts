@@ -1,4 +1,4 @@
-// src/attachments/splitter.ts replaces mailsplit's line loop (synchronous, plain body lines without
+// src/mime/splitter.ts replaces mailsplit's line loop (synchronous, plain body lines without
 // processLine). It must split every message exactly as upstream does: the same items, nodes and
 // bytes, for any chunking of the input, and the same errors. Compared here over the DKIM corpora
 // in ../shared/conformance and hand-made messages with the edge cases of the loop.
@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import type { Transform } from 'node:stream';
-import { newSplitter } from '../../src/attachments/mime.ts';
+import { newSplitter } from '../../src/mime/mime.ts';
 import { conformanceData } from '../conformance/data.ts';
 
 const { Splitter } = createRequire(import.meta.url)('mailsplit') as { Splitter: new (o: object) => Transform };

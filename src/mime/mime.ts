@@ -5,7 +5,7 @@ import type { FileHead } from '../spool/head.ts';
 import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { withSyncLines } from './splitter.ts';
-import { headerTooLarge, tooManyParts, type MimeLimits } from '../mime/limits.ts';
+import { headerTooLarge, tooManyParts, type MimeLimits } from './limits.ts';
 
 export interface MimeHeaders {
   /** Full header lines ("Name: value", folds kept) of one field name. */

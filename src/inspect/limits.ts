@@ -3,7 +3,8 @@
 import { join } from 'node:path';
 import type { Context } from '../context.ts';
 import { inspectCached, type Inspection, type InspectLimits } from './inspect.ts';
-import { mimeLimits, MimeLimitError } from '../mime/limits.ts';
+import { MimeLimitError, type MimeLimits } from '../mime/limits.ts';
+import type { ConfigStore } from '../config/store.ts';
 import type { MessageContext, Verdict } from '../pipeline/stage.ts';
 
 export function inspectLimits(context: Context): InspectLimits {
@@ -35,4 +36,14 @@ export async function inspectOrVerdict(message: MessageContext, context: Context
 
 export function isVerdict(x: Inspection | Verdict): x is Verdict {
   return 'action' in x;
+}
+
+/** The mime.* settings as the MIME reader takes them. */
+export function mimeLimits(store: ConfigStore): MimeLimits {
+  return {
+    maxHeaderBytes: store.get('mime.maxHeaderBytes'),
+    maxPartHeaderBytes: store.get('mime.maxPartHeaderBytes'),
+    maxParts: store.get('mime.maxParts'),
+    maxDepth: store.get('mime.maxDepth'),
+  };
 }

@@ -2,8 +2,8 @@
 // `print` so the same command serves the CLI and the serial console.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { Context } from '../context.ts';
-import { Quarantine, QuarantineError, type Reinject } from './store.ts';
+import type { Context } from '../../src/context.ts';
+import { Quarantine, QuarantineError, type Reinject } from '../../src/quarantine/store.ts';
 
 const USAGE = 'usage: yubin quarantine list | show ID | release ID | delete ID';
 

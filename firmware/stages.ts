@@ -1,13 +1,13 @@
 // The content stages, each with its phase; src/pipeline/run.ts runs them phase by phase
 // (check → modify → scan → sign → record), in this order within a phase.
-import type { NamedStage } from './stage.ts';
-import { senderAuthStage } from '../senderauth/stage.ts';
-import { dkimSignStage } from '../dkimsign/stage.ts';
-import { encryptedStage } from '../encrypted/stage.ts';
-import { attachmentStage } from '../attachments/stage.ts';
-import { antivirusStage } from '../antivirus/stage.ts';
-import { spamStage } from '../spam/stage.ts';
-import { archiveStage } from '../archive/stage.ts';
+import type { NamedStage } from '../src/pipeline/stage.ts';
+import { senderAuthStage } from '../src/senderauth/stage.ts';
+import { dkimSignStage } from '../src/dkimsign/stage.ts';
+import { encryptedStage } from '../src/encrypted/stage.ts';
+import { attachmentStage } from '../src/attachments/stage.ts';
+import { antivirusStage } from '../src/antivirus/stage.ts';
+import { spamStage } from '../src/spam/stage.ts';
+import { archiveStage } from '../src/archive/stage.ts';
 
 export const stages: NamedStage[] = [
   // Sender authentication leaves its results in the memo; the spam score reads them there.

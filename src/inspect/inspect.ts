@@ -9,12 +9,12 @@ import { join } from 'node:path';
 import { Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Entry, ZipFile } from 'yauzl';
-import { limitError, newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
+import { limitError, newSplitter, partId, type MimeNode, type SplitItem } from '../mime/mime.ts';
 import { headerTooLarge, nestedTooDeep, type MimeLimits } from '../mime/limits.ts';
-import { sniff, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from '../encrypted/detect.ts';
+import { sniff, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from './detect.ts';
 import type { FileHead } from '../spool/head.ts';
 import { memoKey, type Memo } from '../pipeline/stage.ts';
-import { writeAll } from '../config/durable.ts';
+import { writeAll } from '../files/durable.ts';
 
 export type EncryptedKind = 'zip' | 'pdf' | 'office' | 'pgp-inline' | 'pgp-mime' | 'smime';
 

@@ -3,7 +3,7 @@
 // the folder so the rename itself is on disk. Readers see the old file or the new, never half.
 import { open, rename, mkdir, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { randomHex } from '../spool/random-hex.ts';
+import { randomHex } from './random-hex.ts';
 
 export async function fsyncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
