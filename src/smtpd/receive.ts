@@ -47,7 +47,7 @@ export interface ReceiveDeps {
   /** Mis-send delay: epoch ms before which an outbound message must not leave. */
   holdUntil?: (entry: QueueEntry) => number | undefined;
   /** A refusal for a message of this size to these recipients (e.g. larger than a mailbox quota). */
-  sizeCheck?: (size: number, rcpts: Envelope['rcpts']) => Reply | null;
+  sizeCheck?: (size: number, rcpts: Envelope['rcpts']) => Promise<Reply | null>;
   /** Called after the entry is durable. */
   queued: (entry: QueueEntry) => void;
 }
@@ -105,7 +105,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   }
 
   const size = guard.bytes + traceBytes.length;
-  const tooBig = deps.sizeCheck?.(size, input.envelope.rcpts) ?? null;
+  const tooBig = (await deps.sizeCheck?.(size, input.envelope.rcpts)) ?? null;
   if (tooBig) return await refuse(tooBig);
   // One copy per final mailbox or address, however many RCPTs or aliases name it.
   const deliveries = uniqueDeliveries(input.envelope.rcpts);

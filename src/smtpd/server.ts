@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import type { Context, Service } from '../context.ts';
 import type { ClientInfo } from '../mail/types.ts';
 import { networkSet, normalizeIp } from '../net/ip.ts';
-import { decideRcpt, RELAY_ATTEMPT_REASONS, type RelayClient, type RelaySite } from '../policy/relay.ts';
+import { mayRelay, type RelayClient } from '../policy/relay.ts';
+import { judgeRcpt, dataQuota, type RcptSite } from '../policy/rcpt.ts';
 import { checkSenderOwnership, decideMailFrom } from '../policy/sender.ts';
 import { routeRecipient } from '../route/route.ts';
 import type { Routed } from '../mail/types.ts';
@@ -119,11 +120,18 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
 
   const routeSite = () => routeSiteOf(ctx);
 
-  const relaySite = (): RelaySite => ({
+  const quotaSite = {
+    quotaOf: (user: string) => ctx.users.quotaOf(user),
+    usageOf: (user: string) => mailboxUsage(maildirOf(ctx.dataDir, user)),
+  };
+  const rcptSite = (): RcptSite => ({
     role: settings().role,
     localDomains: settings().domains,
     boardAddresses: boardAddresses(settings()['listen.address']),
-    recipientExists: (address) => settings().role === 'edge' || routeRecipient(address, routeSite()).length > 0,
+    routes: (address) => routeRecipient(address, routeSite()),
+    maxRecipients: settings()['smtp.maxRecipients'],
+    ...(options.hold ? { cancel: options.hold } : {}),
+    ...quotaSite,
   });
 
   /** Count a refused command; past the limit the session ends with 421 (smtp-server closes on 421). */
@@ -218,50 +226,31 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const state = sessions.get(session.id);
       if (!state) return callback(replyError(421, '4.3.0', 'Session state lost'));
-      const max = settings()['smtp.maxRecipients'];
-      if (state.rcpts.length >= max) return callback(replyError(452, '4.5.3', `Too many recipients (at most ${max} per message)`));
       const ip = normalizeIp(session.remoteAddress);
       const rcptText = address.address ?? '';
-      if (options.hold?.isCancelAddress(rcptText)) {
-        // The held-mail notice's cancel address: cancelling is the whole effect, nothing is delivered.
-        options.hold.cancelByAddress(rcptText).then(
-          (reply) => {
-            if (reply.code >= 400) return callback(bad(state, replyError(reply.code, reply.enhanced, reply.text)));
-            state.rcpts.push({ address: rcptText, routes: [] });
-            callback();
-          },
-          (err: Error) => callback(replyError(451, '4.3.0', `Could not cancel: ${err.message}`)),
-        );
-        return;
-      }
+      const mailFrom = session.envelope.mailFrom;
       const client: RelayClient = {
         address: ip,
         trusted: state.trusted,
         authenticated: typeof session.user === 'string',
         leased: ctx.leases.has(ip),
-        smtputf8: session.envelope.mailFrom !== false && session.envelope.mailFrom?.args !== false && session.envelope.mailFrom?.args?.SMTPUTF8 === true,
+        smtputf8: mailFrom !== false && mailFrom?.args !== false && mailFrom?.args?.SMTPUTF8 === true,
       };
-      const decision = decideRcpt(address.address ?? '', client, relaySite());
-      if (decision.action === 'reject') {
-        if (RELAY_ATTEMPT_REASONS.has(decision.reason)) {
-          ctx.bus.emit('relay.denied', {
-            client: ip,
-            helo: session.hostNameAppearsAs ?? '',
-            from: session.envelope.mailFrom ? (session.envelope.mailFrom.address ?? '') : '',
-            rcpt: address.address ?? '',
-            reason: decision.reason,
-          });
-        }
-        return callback(bad(state, replyError(decision.code, decision.enhanced, decision.text)));
-      }
-      const routes = routeRecipient(decision.address, routeSite());
-      checkQuota(routes).then(
-        (full) => {
-          if (full) return callback(replyError(452, '4.2.2', `<${decision.address}>: mailbox full, try again later`));
-          state.rcpts.push({ address: decision.address, routes });
+      const declared = mailFrom !== false && mailFrom?.args !== false ? Number(mailFrom?.args?.SIZE ?? 0) || 0 : 0;
+      // Judged in src/policy/rcpt.ts; here only smtp-server's hook and its reply.
+      judgeRcpt(rcptText, client, rcptSite(), state.rcpts.length, declared).then(
+        (answer) => {
+          if (answer.kind === 'refuse') {
+            if (answer.relayAttempt) {
+              ctx.bus.emit('relay.denied', { client: ip, helo: session.hostNameAppearsAs ?? '', from: mailFrom ? (mailFrom.address ?? '') : '', rcpt: rcptText, reason: answer.relayAttempt });
+            }
+            const err = replyError(answer.reply.code, answer.reply.enhanced, answer.reply.text);
+            return callback(answer.counts ? bad(state, err) : err);
+          }
+          state.rcpts.push({ address: answer.address, routes: answer.kind === 'accept' ? answer.routes : [] });
           callback();
         },
-        (err: Error) => callback(replyError(451, '4.3.0', `Local error checking the mailbox: ${err.message}`)),
+        (err: Error) => callback(replyError(451, '4.3.0', `Local error judging the recipient: ${err.message}`)),
       );
     },
 
@@ -272,7 +261,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         return callback(replyError(421, '4.3.0', 'Session state lost'));
       }
       const client = clientInfo(session, state);
-      const outbound = client.user !== null || client.trusted || ctx.leases.has(client.address);
+      const outbound = mayRelay({ trusted: client.trusted, authenticated: client.user !== null, leased: ctx.leases.has(client.address) });
       // The whole DATA, however slowly it trickles in, takes at most smtp.maxDataSeconds.
       const dataLimit = settings()['smtp.maxDataSeconds'];
       const cut = new AbortController();
@@ -290,7 +279,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       };
       const tls = session.tlsOptions ? { protocol: session.tlsOptions.version ?? session.tlsOptions.name, cipher: session.tlsOptions.name } : null;
       receiveMessage(
-        { ctx, spool: options.spool, pipeline: options.pipeline, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: largerThanEveryQuota },
+        { ctx, spool: options.spool, pipeline: options.pipeline, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: (size, rcpts) => dataQuota(size, rcpts.flatMap((r) => r.routes), quotaSite) },
         {
           signal: AbortSignal.any([state.scope.signal, cut.signal]),
           stream,
@@ -383,26 +372,6 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       }
     }
     return undefined;
-  }
-
-  /** 552 5.2.2 at DATA when the message cannot fit any recipient's mailbox (RFC 3463 §3.3). */
-  function largerThanEveryQuota(size: number, rcpts: Array<{ address: string; routes: Routed[] }>) {
-    const routes = rcpts.flatMap((r) => r.routes);
-    const fits = routes.some((r) => {
-      if (r.route.kind !== 'mailbox') return true;
-      const quota = ctx.users.quotaOf(r.route.user);
-      return quota === 0 || size <= quota;
-    });
-    return fits || routes.length === 0 ? null : { code: 552, enhanced: '5.2.2', text: `Message of ${size} bytes is larger than the recipient's mailbox quota` };
-  }
-
-  async function checkQuota(routes: Routed[]): Promise<boolean> {
-    for (const r of routes) {
-      if (r.route.kind !== 'mailbox') continue;
-      const quota = ctx.users.quotaOf(r.route.user);
-      if (quota > 0 && (await mailboxUsage(maildirOf(ctx.dataDir, r.route.user))) >= quota) return true;
-    }
-    return false;
   }
 
   // The early-talker pause is for strangers on port 25 only (smtp.greetingDelay).
