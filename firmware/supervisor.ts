@@ -31,7 +31,7 @@ import { createMetrics, type Metrics } from '../src/telemetry/metrics.ts';
 import { createMqttService, type MqttService } from '../src/telemetry/mqtt.ts';
 import { formatStatus } from '../src/telemetry/status.ts';
 import { createLedService } from '../board/gpio/leds.ts';
-import { createFirewallService, type FirewallService } from '../board/firewall/service.ts';
+import { createFirewallService, type FirewallService, type FirewallOptions } from '../board/firewall/service.ts';
 import { createConsoleService } from './console/service.ts';
 import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
@@ -55,6 +55,8 @@ export interface FirmwareOptions {
   shutdown?: CommandHooks['shutdown'];
   /** Retry timing of failed extensions (tests shorten it). */
   backoff?: Backoff;
+  /** How the firewall runs nft (a test's router namespace: ['ip', 'netns', 'exec', NS, 'nft']). */
+  firewall?: FirewallOptions;
   log?: Logger;
 }
 
@@ -192,13 +194,13 @@ export interface Addons {
   hooks: CommandHooks;
 }
 
-export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff'> = {}): Addons {
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff' | 'firewall'> = {}): Addons {
   const { alerts, metrics } = watchers;
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
   extensions.add('leds', (c) => Object.assign(createLedService(c, alerts), { restartOn: ['board.leds', 'board.profile', 'board.gpioRoot'] as const }));
   const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION }));
-  const firewall = extensions.add('firewall', (c) => createFirewallService(c));
+  const firewall = extensions.add('firewall', (c) => createFirewallService(c, options.firewall));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
   const hooks: CommandHooks = {

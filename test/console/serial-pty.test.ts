@@ -7,12 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus, type EventMap } from '../../src/events/bus.ts';
+import type { EventMap } from '../../src/events/bus.ts';
 import { type Context } from '../../src/context.ts';
 import { stderrLogger } from '../../src/log/logger.ts';
-import { Leases } from '../../src/policy/leases.ts';
 import { createConsoleService } from '../../firmware/console/service.ts';
+import { createContext } from '../../firmware/context.ts';
 
 /** Start socat with two raw ptys; resolves their /dev/pts paths. */
 async function ptyPair(t: Test): Promise<[string, string]> {
@@ -68,7 +67,7 @@ async function terminal(t: Test, path: string) {
 async function boot(dir: string, device: string) {
   const store = await ConfigStore.open(dir);
   await store.set('console.device', device);
-  const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+  const ctx: Context = createContext(dir, store, stderrLogger('error'));
   const service = createConsoleService(ctx, {});
   await service.start();
   return { ctx, service, store };
