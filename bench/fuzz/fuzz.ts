@@ -35,10 +35,8 @@ export interface FuzzReport {
 
 const CRASH = /Unhandled|uncaught|triggerUncaughtException|Node\.js v\d+|FATAL ERROR|exit code=/i;
 
-export async function rssKiB(pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '');
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-}
+import { rssKiB } from '../../test/support/rss.ts';
+export { rssKiB };
 
 /** Settings that let the fuzzer in: limits raised so that its own traffic is not what stops it. */
 export const FUZZ_SETTINGS = {

@@ -1,4 +1,4 @@
-// archive search|export: the record of sent (and received) mail, seed §7.
+// archive search|export: the record of sent (and received) mail, docs/REQUIREMENTS.md §7.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';

@@ -3,7 +3,11 @@
 import { ConfigError } from '../../src/config/store.ts';
 import { configCommand, setCommand, commitCommand, discardCommand } from './config.ts';
 import { userCommand, domainCommand, aliasCommand } from './accounts.ts';
-import { showCommand, alertCommand, checkCommand, restartCommand, shutdownCommand, rebootCommand, passwdCommand, logoutCommand } from './board.ts';
+import { showCommand } from './show.ts';
+import { alertCommand } from './alert.ts';
+import { checkCommand } from './check.ts';
+import { restartCommand, shutdownCommand, rebootCommand } from './power.ts';
+import { passwdCommand, logoutCommand } from './console-session.ts';
 import { queueCommand } from './queue.ts';
 import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';

@@ -1,4 +1,4 @@
-// Settings of the gateway virus scan through clamd (seed §5: a gateway scanner from a maker other
+// Settings of the gateway virus scan through clamd (docs/REQUIREMENTS.md §5: a gateway scanner from a maker other
 // than the desktop one; ClamAV is it).
 import { setting, int, oneOf, text, type Setting } from '../settings/kinds.ts';
 

@@ -1,4 +1,4 @@
-// Content stage: the gateway virus scan (seed §5). The spooled message goes whole to clamd, which
+// Content stage: the gateway virus scan (docs/REQUIREMENTS.md §5). The spooled message goes whole to clamd, which
 // decodes MIME and opens archives itself. Infected: reject at DATA naming the signature, or hold.
 // clamd down: 451 4.7.1 so the sender retries (default), or accept unscanned by choice.
 import type { Context } from '../context.ts';

@@ -1,4 +1,4 @@
-// Settings of the mail archive (seed §7: a record of every message sent deters leaks).
+// Settings of the mail archive (docs/REQUIREMENTS.md §7: a record of every message sent deters leaks).
 import { setting, int, bool, type Setting } from '../settings/kinds.ts';
 
 export const settings = {

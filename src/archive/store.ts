@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileDurable } from '../files/durable.ts';
 import { headerOf } from '../bounce/dsn.ts';
 import type { Direction } from '../mail/types.ts';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 
 export interface ArchivedMeta {
   id: string;

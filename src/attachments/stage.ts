@@ -1,4 +1,4 @@
-// Content stage: the attachment extension filter (seed §5), inbound and outbound. A blocked file
+// Content stage: the attachment extension filter (docs/REQUIREMENTS.md §5), inbound and outbound. A blocked file
 // is replaced by a short notice and the original message is kept in quarantine; or the message is
 // rejected or held whole, by configuration. Signed mail is never rewritten (it would break the
 // signature): attachments.signedAction decides instead.

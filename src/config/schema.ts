@@ -6,7 +6,7 @@ import { stationSettings } from './stations.ts';
 
 const core = {
   role: setting(oneOf('all-in-one', 'edge', 'internal'), 'all-in-one', 'live',
-    'all-in-one keeps mailboxes here; edge passes local mail to relay.internalHost; internal keeps mailboxes and sends out through relay.edgeHost (seed §6).'),
+    'all-in-one keeps mailboxes here; edge passes local mail to relay.internalHost; internal keeps mailboxes and sends out through relay.edgeHost (docs/REQUIREMENTS.md §6).'),
   hostname: setting(domain, 'yubin.localdomain', 'live', 'Name in the SMTP greeting, Received headers and Maildir file names.'),
   'listen.address': setting(text(/^[0-9a-fA-F:.]+$/, 'an IP address to listen on, e.g. 0.0.0.0 or 127.0.0.1'), '127.0.0.1', 'restart',
     'Address every listener binds. The embedded default is loopback only; the board image sets 0.0.0.0.'),

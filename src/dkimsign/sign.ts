@@ -2,7 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { readHeaders } from '../mime/header-block.ts';
 import { loadKeys, type DkimKey } from './keys.ts';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import addressparser from 'nodemailer/lib/addressparser';
 
 export class SignError extends Error {

@@ -1,4 +1,4 @@
-// Settings of the mis-send delay (seed §7, "mail that is not sent at once").
+// Settings of the mis-send delay (docs/REQUIREMENTS.md §7, "mail that is not sent at once").
 import { setting, int, bool, list, domain, type Setting } from '../settings/kinds.ts';
 
 export const settings = {

@@ -1,4 +1,4 @@
-// Recognising content nobody at the gateway can read (seed §5: "password-protected or encrypted
+// Recognising content nobody at the gateway can read (docs/REQUIREMENTS.md §5: "password-protected or encrypted
 // attachments cannot be checked, so pass them on as they are"). Pure checks on a decoded file.
 
 export type RealType = 'pe' | 'elf' | 'macho' | 'zip' | 'pdf' | 'cfb' | 'script';

@@ -12,7 +12,7 @@ import type { Entry, ZipFile } from 'yauzl';
 import { limitError, newSplitter, partId, type MimeNode, type SplitItem } from '../mime/mime.ts';
 import { headerTooLarge, nestedTooDeep, type MimeLimits } from '../mime/limits.ts';
 import { sniff, PDF_ENCRYPT, OFFICE_ENCRYPTED, PGP_ARMOR, type RealType } from './detect.ts';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import { memoKey, type Memo } from '../pipeline/stage.ts';
 import { writeAll } from '../files/durable.ts';
 

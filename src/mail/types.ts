@@ -33,3 +33,9 @@ export interface Routed {
   address: string;
   route: Route;
 }
+
+/** The start of a spooled message, held in memory (src/spool/head.ts); `whole` when that is all of it. */
+export interface FileHead {
+  bytes: Buffer;
+  whole: boolean;
+}

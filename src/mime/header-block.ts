@@ -1,7 +1,7 @@
 // Reads the header block of a spooled message as a stream, stopping at the blank line: the
 // checks that need only headers (Sender ID's PRA, signing-domain choice) never read the body.
 import { createReadStream } from 'node:fs';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 
 export interface HeaderField {
   /** Name as written. */

@@ -1,7 +1,7 @@
 // Typed boundary around mailsplit (it ships no types): the streaming MIME splitter and joiner our
 // content stages share, plus a bounded reader for the top-level header block.
 import { createRequire } from 'node:module';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import { open } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { withSyncLines } from './splitter.ts';

@@ -6,7 +6,7 @@
 // the header fields it adds (the runner merges them once), and asks the runner to keep a copy in
 // quarantine. Adding a stage touches one list: firmware/stages.ts.
 import type { Context } from '../context.ts';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import type { ClientInfo, Direction, Reply } from '../mail/types.ts';
 
 export interface MessageContext {

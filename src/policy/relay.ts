@@ -1,4 +1,4 @@
-// Where a RCPT TO is judged: the relay table of seed §4 (DESIGN.md). Pure: no I/O, no clock.
+// Where a RCPT TO is judged: the relay table of docs/REQUIREMENTS.md §4. Pure: no I/O, no clock.
 //
 // | # | client                                           | envelope recipient | action                                   |
 // |---|--------------------------------------------------|--------------------|------------------------------------------|

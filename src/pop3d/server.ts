@@ -1,4 +1,4 @@
-// The POP3 service (the MRA of the seed's §2): a plain listener offering STLS (110, dev 1110) and
+// The POP3 service (the MRA, docs/REQUIREMENTS.md §3): a plain listener offering STLS (110, dev 1110) and
 // an implicit-TLS listener (995, dev 1995), both bounded in sessions overall and per client.
 // Each connection is one Pop3Session; they share the maildrop locks and the login throttle.
 import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';

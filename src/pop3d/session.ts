@@ -277,7 +277,7 @@ export class Pop3Session {
     this.#state = 'TRANSACTION';
     this.#deps.onLogin?.();
     this.rearmIdle();
-    // POP-before-SMTP (seed §1 ②): this address may relay for a while. 0 seconds grants nothing.
+    // POP-before-SMTP (docs/REQUIREMENTS.md §1 ②): this address may relay for a while. 0 seconds grants nothing.
     this.#ctx.leases.grant(this.client, this.#ctx.store.get('pop3.popBeforeSmtpSeconds'));
     this.#ctx.log.log('info', 'pop3 login', { user, client: this.client, tls: this.#tls });
     const { count, octets } = maildrop.stat();

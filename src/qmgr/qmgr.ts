@@ -49,10 +49,6 @@ export class Qmgr implements Service {
     this.#deliverers = deliverers;
   }
 
-  setDeliverer(kind: RouteKind, deliverer: Deliverer): void {
-    this.#deliverers[kind] = deliverer;
-  }
-
   onFailure(hook: FailureHook): void {
     this.#onFailure.push(hook);
   }
@@ -109,10 +105,6 @@ export class Qmgr implements Service {
     this.#kick();
   }
 
-  isInFlight(id: string): boolean {
-    return this.#inFlight.has(id);
-  }
-
   /**
    * Take an entry out of the schedule so that the caller may change or remove its files (hold,
    * delete, cancel). Refused while it is being delivered: that attempt's outcome would overwrite.
@@ -126,10 +118,6 @@ export class Qmgr implements Service {
 
   depth(): number {
     return this.#due.size + this.#inFlight.size;
-  }
-
-  ids(): string[] {
-    return [...new Set([...this.#due.keys(), ...this.#inFlight])].sort();
   }
 
   /** Resolves when nothing is being delivered (tests, shutdown). */

@@ -22,7 +22,7 @@ export function duration(min: number, max: number): Kind<number> {
 
 export const settings = {
   'quarantine.expiry': setting(duration(1, 10 * 365 * 86400), 14 * 86400, 'live',
-    'How long held mail (spam, blocked attachments, viruses) is kept before it is deleted by itself; nothing for the admin to do (seed §5).'),
+    'How long held mail (spam, blocked attachments, viruses) is kept before it is deleted by itself; nothing for the admin to do (docs/REQUIREMENTS.md §5).'),
   'quarantine.sweepInterval': setting(duration(1, 86400), 3600, 'live',
     'How often the quarantine looks for expired mail.'),
   'quarantine.maxBytes': setting(int(1024 * 1024, 1024 ** 4), 1024 ** 3, 'live',

@@ -1,6 +1,6 @@
 // Runs every sender check on one message: SPF, DKIM, ARC and DMARC through mailauth (one streaming
 // pass over the file), Sender ID by our own module, and builds the trace headers from the results.
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { authenticate, type AuthenticateOptions, type AuthenticateResult, type DNSResolver } from 'mailauth';

@@ -1,4 +1,4 @@
-// Settings of the spam score (seed §5: spam is removed with the least admin work). Scores are
+// Settings of the spam score (docs/REQUIREMENTS.md §5: spam is removed with the least admin work). Scores are
 // whole points; a message gets the sum of the rules it hits.
 import { setting, int, list, text, domain, type Setting } from '../settings/kinds.ts';
 

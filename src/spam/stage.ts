@@ -1,10 +1,10 @@
-// Content stage: the spam score (seed §5: delete spam with the least admin work). Inbound mail is
+// Content stage: the spam score (docs/REQUIREMENTS.md §5: delete spam with the least admin work). Inbound mail is
 // scored from our authentication results, block lists and header heuristics — or by rspamd when
 // one is configured — then tagged (X-Spam-*), held in the self-expiring quarantine, or refused.
 import { open } from 'node:fs/promises';
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import { readHead } from '../mime/mime.ts';
 import { authHits, parseAuthResults, headerHits, type Hit } from './rules.ts';
 import { AUTH_RESULTS } from '../senderauth/facts.ts';
