@@ -95,6 +95,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
   const sessions = new Map<string, SessionState>();
   const servers = new Map<ListenerName, SMTPServer>();
   const bound: Partial<Record<ListenerName, number>> = {};
+  const reported = new WeakSet<Error>();
   const settings = () => ctx.store.settings;
 
   // Built once per committed trustedNetworks list, not once per connection.
@@ -445,7 +446,16 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         if (configured === 0) continue; // 0 disables the listener
         const port = options.ephemeralPorts ? 0 : configured;
         const server = new SMTPServer(serverOptions(listener));
-        server.on('error', (err) => ctx.log.log('warn', 'smtp listener error', { listener, error: String(err) }));
+        server.on('error', (err: Error & { remoteAddress?: string; code?: string }) => {
+          // smtp-server reports a failed STARTTLS handshake both from the upgrade and from the
+          // socket, as one error object: log it once. A client's error is the client's, not ours.
+          if (reported.has(err)) return;
+          reported.add(err);
+          // A handshake that fails on the implicit-TLS port carries no address, only OpenSSL's code.
+          const clientSide = err.remoteAddress !== undefined || /^ERR_(SSL|TLS)_/.test(err.code ?? '');
+          if (clientSide) ctx.log.log('info', 'smtp client connection error', { listener, ...(err.remoteAddress ? { client: normalizeIp(err.remoteAddress) } : {}), error: err.message.trim() });
+          else ctx.log.log('warn', 'smtp listener error', { listener, error: String(err) });
+        });
         await new Promise<void>((resolve, reject) => {
           const onError = (err: Error) => reject(err);
           server.server.once('error', onError);
