@@ -1,0 +1,111 @@
+// Target "address": the envelope address parser and the relay decision (src/address/parse.ts,
+// src/policy/relay.ts), pure functions, so thousands of cases a second. A stranger (not trusted,
+// not authenticated, no lease) may only ever get a plain mailbox of a local domain accepted; what
+// counts as that is decided here independently of the parser, so a parser slip shows up.
+import fc from 'fast-check';
+import { domainToASCII } from 'node:url';
+import { parseEnvelopeAddress, comparableDomain } from '../../../src/address/parse.ts';
+import { decideRcpt, type RelayClient, type RelaySite } from '../../../src/policy/relay.ts';
+import { envelopeAddress, LOCAL_DOMAIN, IDN_DOMAIN } from '../gen/address.ts';
+import type { Target } from '../harness.ts';
+
+interface AddressCase {
+  rcpt: string;
+  who: 'stranger' | 'trusted' | 'authenticated' | 'leased';
+  smtputf8: boolean;
+  role: RelaySite['role'];
+}
+
+const LOCAL_ASCII = new Set([LOCAL_DOMAIN, domainToASCII(IDN_DOMAIN)]);
+const ATEXT = /^[A-Za-z0-9!#$&'*+\-/=?^_`{|}~.]$/;
+
+/** The board's own address literal: [127.0.0.1], or its v4-mapped IPv6 spelling. */
+function isBoardLiteral(d: string): boolean {
+  if (d === '[127.0.0.1]') return true;
+  const v6 = /^\[ipv6:(.+)\]$/i.exec(d);
+  if (!v6) return false;
+  try {
+    return new URL(`http://[${v6[1]}]/`).hostname === '[::ffff:7f00:1]';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * May a stranger's RCPT with this text be accepted? Only a mailbox without routing in a local
+ * domain (no trailing dot), the board's literal, or bare Postmaster (RFC 5321 §4.1.1.3).
+ */
+export function plainLocalRecipient(text: string, smtputf8: boolean): boolean {
+  // Quotes that protect nothing name the same mailbox (RFC 5321 §4.1.2): "Postmaster" too; the
+  // parser also takes "postmaster@" as bare Postmaster (local, so no relay; reported to the lead).
+  if (/^(postmaster|"postmaster")@?$/i.test(text)) return true;
+  if (/[\x00-\x1f\x7f]/.test(text)) return false;
+  let local: string;
+  let rest: string;
+  if (text.startsWith('"')) {
+    let i = 1;
+    let value = '';
+    for (; i < text.length && text[i] !== '"'; i++) value += text[i] === '\\' ? text[++i] ?? '' : text[i];
+    if (i >= text.length) return false;
+    if (/[@%!]/.test(value)) return false;
+    local = text.slice(0, i + 1);
+    rest = text.slice(i + 1);
+  } else {
+    const at = text.indexOf('@');
+    if (at <= 0) return false;
+    local = text.slice(0, at);
+    rest = text.slice(at);
+    for (const c of local) if (!(ATEXT.test(c) || (smtputf8 && c > '\x7f'))) return false;
+  }
+  if (!rest.startsWith('@') || local === '') return false;
+  const d = rest.slice(1);
+  if (d.includes('@') || d.endsWith('.')) return false;
+  if (d.startsWith('[')) return isBoardLiteral(d);
+  return LOCAL_ASCII.has(domainToASCII(d.toLowerCase()));
+}
+
+/** A plain ASCII dot-atom mailbox of the local domain: must be accepted (every user exists here). */
+function plainlyLocal(text: string): boolean {
+  const m = /^([A-Za-z0-9+_-]+(?:\.[A-Za-z0-9+_-]+)*)@(yubin\.test)$/i.exec(text);
+  return m !== null && m[1]!.length <= 64;
+}
+
+function client(c: AddressCase): RelayClient {
+  return { address: '127.0.0.9', trusted: c.who === 'trusted', authenticated: c.who === 'authenticated', leased: c.who === 'leased', smtputf8: c.smtputf8 };
+}
+
+function check(c: AddressCase): void {
+  const site: RelaySite = { role: c.role, localDomains: [LOCAL_DOMAIN, 'Bücher.Test.'], boardAddresses: ['127.0.0.1'], recipientExists: () => true };
+  const parsed = parseEnvelopeAddress(c.rcpt, { smtputf8: c.smtputf8 });
+  if (parsed.ok && parsed.domain.endsWith('.')) throw new Error(`parsed domain keeps a trailing dot: ${parsed.domain}`);
+  // Lower case but for the "IPv6:" tag, which the literal keeps as RFC 5321 §4.1.3 spells it.
+  if (parsed.ok && parsed.canonical.replace("[IPv6:", "[ipv6:") !== parsed.canonical.toLowerCase()) throw new Error(`canonical form not lower case: ${parsed.canonical}`);
+  if (parsed.ok && parsed.domain) comparableDomain(parsed.domain);
+  const d = decideRcpt(c.rcpt, client(c), site);
+  if (d.action === 'reject') {
+    if (!/^[45]\d\d$/.test(String(d.code)) || d.enhanced[0] !== String(d.code)[0] || !/^\d\.\d{1,3}\.\d{1,3}$/.test(d.enhanced)) {
+      throw new Error(`malformed refusal: ${d.code} ${d.enhanced}`);
+    }
+    if (/[\r\n\0]/.test(d.text) || d.text.length > 500) throw new Error(`refusal text would break the SMTP reply: ${JSON.stringify(d.text.slice(0, 200))}`);
+  }
+  if (c.who !== 'stranger') return;
+  if (d.action === 'accept' && (d.route.kind === 'remote' || !plainLocalRecipient(c.rcpt, c.smtputf8))) {
+    throw new Error(`relay: a stranger got ${JSON.stringify(c.rcpt)} accepted as ${d.address} (${d.route.kind})`);
+  }
+  if (plainlyLocal(c.rcpt) && d.action !== 'accept') throw new Error(`a plain local address was refused: ${d.code} ${d.text}`);
+}
+
+export const addressTarget: Target<AddressCase> = {
+  name: 'address',
+  property: 'parser and relay decision never throw; a stranger never gets a foreign or routed recipient accepted',
+  arbitrary: fc.record({
+    rcpt: envelopeAddress,
+    who: fc.constantFrom('stranger', 'stranger', 'stranger', 'trusted', 'authenticated', 'leased'),
+    smtputf8: fc.boolean(),
+    role: fc.constantFrom('all-in-one', 'edge', 'internal'),
+  }),
+  caseTimeoutMs: 1000,
+  async open() {
+    return { check, close: async () => undefined, render: (c) => Buffer.from(c.rcpt) };
+  },
+};
