@@ -173,7 +173,7 @@ export const { node: mimeNode, mail } = fc.letrec<{ node: MimeNode; mail: MailSp
 // --- rendering --------------------------------------------------------------------------------
 
 const CRLF = '\r\n';
-export const MAX_MAIL_BYTES = 8 * 1024 * 1024;
+export const MAX_MAIL_BYTES = 4 * 1024 * 1024;
 
 function renderHeader(h: HeaderSpec): Buffer {
   switch (h.kind) {
