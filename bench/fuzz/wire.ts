@@ -29,6 +29,13 @@ export const ALICE = { name: 'alice', password: 'alice-password-1', addresses: [
 /** What stderr shows when node dies of an error (the firmware logs its own errors otherwise). */
 const CRASH = /Unhandled|uncaught|triggerUncaughtException|Node\.js v\d+|FATAL ERROR|heap out of memory/i;
 
+/** The part of stderr that says why node died (its error and stack), else the tail. */
+function crashOf(stderr: string): string {
+  const lines = stderr.split('\n');
+  const at = lines.findIndex((l) => CRASH.test(l) || /^\w*Error\b/.test(l));
+  return (at >= 0 ? lines.slice(Math.max(0, at - 2), at + 25) : lines.slice(-25)).join('\n');
+}
+
 export interface WireFirmware {
   ports(): Record<string, number>;
   dataDir: string;
@@ -69,11 +76,11 @@ export async function startWireFirmware(settings: Record<string, unknown>, befor
     deaths: 0,
     trouble() {
       const c = child!;
-      if (dead) return `the firmware exited: ${c.stderr().slice(-2500)}`;
+      if (dead) return `the firmware exited: ${crashOf(c.stderr())}`;
       const err = c.stderr();
       if (err.length !== seen && CRASH.test(err)) {
         seen = err.length;
-        return `the firmware's stderr: ${err.slice(-2500)}`;
+        return `the firmware's stderr: ${crashOf(err)}`;
       }
       return null;
     },
