@@ -95,6 +95,9 @@ export async function startWireFirmware(settings: Record<string, unknown>, befor
       return true;
     },
     async close() {
+      // A clean stop (SIGTERM) lets V8 write its coverage when NODE_V8_COVERAGE is set; then SIGKILL.
+      child?.child.kill('SIGTERM');
+      await wire.exitWithin(10_000);
       child?.child.kill('SIGKILL');
       await child?.exited;
       await dns.stop();

@@ -11,6 +11,8 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 const n = fc.oneof(fc.constantFrom('1', '2', '3', '0', '-1', '4294967296', '1.5', '+1', '01', ' 1', ''), fc.integer({ min: 4, max: 100 }).map(String), oddText(4));
 
 const command: fc.Arbitrary<string> = fc.oneof(
+  // The TRANSACTION state's commands on messages that exist, most often (RETR and TOP stream them).
+  { weight: 6, arbitrary: fc.tuple(fc.constantFrom('RETR', 'TOP', 'LIST', 'UIDL', 'DELE', 'RETR', 'TOP'), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 30 })).map(([v, m, l]) => (v === 'TOP' ? `TOP ${m} ${l}` : `${v} ${m}`)) },
   fc.tuple(fc.constantFrom('USER', 'user'), fc.oneof(fc.constantFrom('alice', 'ALICE', 'nobody', ''), oddText(40))).map(([v, a]) => `${v} ${a}`),
   fc.tuple(fc.constant('PASS'), fc.oneof(fc.constantFrom(ALICE.password, 'wrong', ''), oddText(40))).map(([v, a]) => `${v} ${a}`),
   fc.tuple(fc.oneof(fc.constantFrom('alice'), oddText(10)), fc.oneof(fc.constantFrom('0123456789abcdef0123456789abcdef', ''), oddText(32))).map(([u, d]) => `APOP ${u} ${d}`),
