@@ -14,10 +14,10 @@ const [kind, dir] = process.argv.slice(2) as ['smtp-server' | 'raw', string];
 await mkdir(dir, { recursive: true });
 let n = 0;
 
-async function durable(chunks: Buffer[]): Promise<void> {
+async function durable(chunks: readonly Uint8Array[]): Promise<void> {
   const file = await open(join(dir, `${process.pid}-${n++}.eml`), 'wx', 0o600);
   try {
-    await file.writev(chunks);
+    await file.writev(chunks as Uint8Array<ArrayBuffer>[]);
     await file.sync();
   } finally {
     await file.close();
@@ -25,7 +25,7 @@ async function durable(chunks: Buffer[]): Promise<void> {
 }
 
 function rawSession(socket: Socket): void {
-  let buffer = Buffer.alloc(0);
+  let buffer: Buffer = Buffer.alloc(0);
   let data: Buffer[] | null = null;
   socket.write('220 floor ESMTP\r\n');
   socket.on('data', (chunk: Buffer) => {

@@ -114,7 +114,8 @@ export function decideRcpt(rcpt: string, client: RelayClient, site: RelaySite): 
   const relay = mayRelay(client);
   const isBoard = isBoardLiteral(parsed, site);
   // RFC 5321 §4.1.1.3: <Postmaster> without a domain must be accepted, from anyone.
-  const barePostmaster = parsed.flags.noDomain && !parsed.flags.sourceRoute && parsed.canonical === 'postmaster';
+  // Only the word itself: "postmaster@" is a recipient without its domain, refused as "user@" is.
+  const barePostmaster = parsed.flags.noDomain && !parsed.flags.sourceRoute && parsed.canonical === 'postmaster' && !rcpt.includes('@');
 
   if (!barePostmaster) {
     // Row 2 clients get no routing interpretation, only errors for forms nobody can deliver.
