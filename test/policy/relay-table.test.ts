@@ -47,6 +47,10 @@ t.test('row 1: accepts <Postmaster> without a domain from anyone (RFC 5321 §4.1
   }
 });
 
+t.test('"postmaster@" (an empty domain) is refused from a stranger, as user@ is; only the bare word is Postmaster', async (t) => {
+  check(t, decideRcpt('postmaster@', outside, site()), { action: 'reject', reason: 'no-domain' }, 'postmaster@');
+});
+
 t.test("row 1: an IP literal of the board itself counts as a local domain", async (t) => {
   for (const rcpt of ['postmaster@[127.0.0.1]', 'postmaster@[IPv6:::1]', 'Postmaster@[IPv6:0:0:0:0:0:0:0:1]', 'postmaster@[IPv6:::ffff:127.0.0.1]', 'postmaster@[192.0.2.25]']) {
     check(t, decideRcpt(rcpt, outside, site()), { action: 'accept', address: 'postmaster@local.example', routes: [{ route: { kind: 'mailbox' } }] }, rcpt);
