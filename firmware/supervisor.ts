@@ -13,7 +13,8 @@ import { ConfigStore } from '../src/config/store.ts';
 import { tightenSecretsDir } from '../src/config/secrets-dir.ts';
 import { LoginThrottle } from '../src/anvil/login-throttle.ts';
 import { type Context, type Service } from '../src/context.ts';
-import { stderrLogger, type Logger } from '../src/log/logger.ts';
+import type { Logger } from '../src/log/logger.ts';
+import { firmwareLogger, type FirmwareLog } from './logging.ts';
 import { createContext } from './context.ts';
 import { Spool } from '../src/spool/spool.ts';
 import type { Qmgr } from '../src/qmgr/qmgr.ts';
@@ -64,12 +65,18 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 // --- the context --------------------------------------------------------------------------------
 
+/** The log files the firmware opened for a context (closed when it stops). */
+const openLogs = new WeakMap<Context, FirmwareLog>();
+
 /** Config store, users, bus and log; config.changed carries the keys whoever committed them, and a
- * config file that cannot be used is logged and alerted while the running settings stay. */
+ * config file that cannot be used is logged and alerted while the running settings stay. Without
+ * a logger of the caller's, the firmware's: stderr (journald) and DATA/log/yubin.log (firmware/logging.ts). */
 export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'configFile' | 'log'>): Promise<Context> {
   const dataDir = resolve(options.dataDir);
   const store = await ConfigStore.open(dataDir, options.configFile ? resolve(options.configFile) : undefined);
-  const ctx = createContext(dataDir, store, options.log ?? stderrLogger());
+  const own = options.log ? undefined : firmwareLogger(store, dataDir);
+  const ctx = createContext(dataDir, store, options.log ?? own!.log);
+  if (own) openLogs.set(ctx, own);
   const wasMode = await tightenSecretsDir(dataDir);
   if (wasMode !== undefined) ctx.log.log('warn', 'DATA/secrets was not private: made it 0700', { was: `0${wasMode.toString(8)}` });
   store.watch((err) => {
@@ -77,6 +84,12 @@ export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'co
     ctx.bus.emit('config.rejected', { file: store.file, error: err.message });
   });
   return ctx;
+}
+
+/** The log file stays usable for lines written while stopping; it is closed with the store. */
+function closeLog(ctx: Context): void {
+  openLogs.get(ctx)?.close();
+  openLogs.delete(ctx);
 }
 
 // --- watchers: they see everything the mail stations and extensions do ---------------------------
@@ -249,6 +262,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
     await extensions.stop();
     await watchers.stop();
     ctx.store.close();
+    closeLog(ctx);
     throw err;
   }
   options.onReady?.(mail.ports());
@@ -273,6 +287,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
         await extensions.stop();
         await watchers.stop();
         ctx.store.close();
+        closeLog(ctx);
       })();
       return stopping;
     },
@@ -287,6 +302,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     mail = await createMailStations(ctx, options);
   } catch (err) {
     ctx.store.close();
+    closeLog(ctx);
     throw err;
   }
   const watchers = createWatchers(ctx);
