@@ -29,6 +29,7 @@ import { quarantineExpiryService } from '../src/quarantine/service.ts';
 import { createAlertEngine, type AlertEngine } from '../src/alerts/engine.ts';
 import { createHealthWatch } from '../src/alerts/health.ts';
 import { createMetrics, type Metrics } from '../src/telemetry/metrics.ts';
+import { createMailLog, type MailLog } from '../src/maillog/service.ts';
 import { createMqttService, type MqttService } from '../src/telemetry/mqtt.ts';
 import { formatStatus } from '../src/telemetry/status.ts';
 import { createLedService } from '../board/gpio/leds.ts';
@@ -97,6 +98,8 @@ function closeLog(ctx: Context): void {
 export interface Watchers {
   alerts: AlertEngine & Service;
   metrics: Metrics;
+  /** Delivery lines and the message trace's index (src/maillog/). */
+  maillog: MailLog;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -104,16 +107,20 @@ export interface Watchers {
 export function createWatchers(ctx: Context): Watchers {
   const alerts = createAlertEngine({ ...ctx, bus: ctx.bus.for('alerts') });
   const metrics = createMetrics({ ...ctx, bus: ctx.bus.for('metrics') });
+  const maillog = createMailLog({ ...ctx, bus: ctx.bus.for('maillog') });
   return {
     alerts,
     metrics,
+    maillog,
     async start() {
+      await maillog.start();
       await alerts.start();
       await metrics.start();
     },
     async stop() {
       await metrics.stop();
       await alerts.stop();
+      await maillog.stop();
     },
   };
 }

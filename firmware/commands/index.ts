@@ -13,6 +13,7 @@ import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
+import { traceCommand } from './trace.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -56,6 +57,7 @@ export const commands: Command[] = [
   passwdCommand,
   logoutCommand,
   queueCommand,
+  traceCommand,
   archiveCommand,
   quarantineCommand,
   dkimCommand,

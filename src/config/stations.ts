@@ -23,6 +23,7 @@ import { settings as bounceSettings } from '../bounce/settings.ts';
 import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
 import { settings as logSettings } from '../log/settings.ts';
+import { settings as traceSettings } from '../maillog/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -47,4 +48,5 @@ export const stationSettings = {
   ...holdSettings,
   ...archiveSettings,
   ...logSettings,
+  ...traceSettings,
 } satisfies Record<string, Setting<unknown>>;
