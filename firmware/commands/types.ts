@@ -45,6 +45,8 @@ export interface CommandEnv {
   /** Ask the operator one line; null when the input ended or the prompt was cancelled. */
   prompt(question: string, options?: PromptOptions): Promise<string | null>;
   readonly hooks: CommandHooks;
+  /** Where relative file names given to the command are (the CLI's own folder, also over the control socket). */
+  readonly cwd?: string;
   /** Console only: end the session after this command. */
   logout?(): void;
 }

@@ -55,6 +55,10 @@ export type Schema = typeof schema;
 export type SettingKey = keyof Schema;
 export type Settings = { [K in SettingKey]: Schema[K] extends Setting<infer T> ? T : never };
 
+/** Settings whose value is a secret: `config show` says only whether they are set, and `config export`
+ * writes them only when asked (--secrets), apart, under "secrets". */
+export const SECRET_SETTINGS: ReadonlySet<SettingKey> = new Set<SettingKey>(['console.passwordHash', 'mqtt.password', 'relay.smarthostPassword']);
+
 export function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(schema, key);
 }
