@@ -9,8 +9,8 @@ import type { ConfigStore } from '../src/config/store.ts';
 
 export interface FirmwareLog {
   log: Logger;
-  /** The log file, when one is written. */
-  file?: FileSink;
+  /** The log file (written while log.file says so). */
+  file: FileSink;
   close(): void;
 }
 
@@ -22,11 +22,18 @@ export function firmwareLogger(store: ConfigStore, dataDir: string, env: NodeJS.
   const level = () => store.get('log.level');
   const journal = stderrIsJournal(env);
   const sinks: LogSink[] = [stderrSink(level, { journal })];
-  const mode = store.get('log.file');
-  let file: FileSink | undefined;
-  if (mode === 'on' || (mode === 'auto' && !journal)) {
-    file = fileSink({ dir: logFolder(dataDir), minimum: level, maxBytes: () => store.get('log.fileMaxBytes'), keep: () => store.get('log.fileKeep') });
-    sinks.push(file);
-  }
-  return { log: createLogger(sinks), ...(file ? { file } : {}), close: () => file?.close() };
+  const file = fileSink({ dir: logFolder(dataDir), minimum: level, maxBytes: () => store.get('log.fileMaxBytes'), keep: () => store.get('log.fileKeep') });
+  // log.file is read at every line too: turned off, the file is closed; on, it is opened again.
+  const wanted = () => {
+    const mode = store.get('log.file');
+    return mode === 'on' || (mode === 'auto' && !journal);
+  };
+  sinks.push({
+    minimum: level,
+    write(record) {
+      if (wanted()) file.write(record);
+      else file.close();
+    },
+  });
+  return { log: createLogger(sinks), file, close: () => file.close() };
 }

@@ -35,6 +35,7 @@ import { formatStatus } from '../src/telemetry/status.ts';
 import { createLedService } from '../board/gpio/leds.ts';
 import { createFirewallService, type FirewallService, type FirewallOptions } from '../board/firewall/service.ts';
 import { createConsoleService } from './console/service.ts';
+import { createControlService } from './control-socket.ts';
 import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
@@ -232,6 +233,8 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
   };
+  // The CLI's way in: every command against this firmware, with these hooks (firmware/control-socket.ts).
+  extensions.add('control', (c) => createControlService(c, hooks));
   return { extensions, mqtt, firewall, hooks };
 }
 
