@@ -40,7 +40,10 @@ export interface RcptOutcome {
   until?: number;
 }
 
-/** The enhanced status code of a reply ("250 2.0.0 Ok" → "2.0.0"), if it has one. */
+/** The enhanced status code of a reply ("250 2.0.0 Ok" → "2.0.0"); from the reply code alone
+ * when the server gave none ("250 Ok" → "2.0.0", as Postfix writes it); undefined for no reply code. */
 export function dsnOf(reply: string): string | undefined {
-  return /^\d{3}[ -]([245]\.\d{1,3}\.\d{1,3})\b/.exec(reply)?.[1];
+  const m = /^([245])\d\d(?:[ -]([245]\.\d{1,3}\.\d{1,3})\b)?/.exec(reply);
+  if (!m) return undefined;
+  return m[2] ?? `${m[1]}.0.0`;
 }
