@@ -13,7 +13,8 @@ import { ConfigStore } from '../src/config/store.ts';
 import { tightenSecretsDir } from '../src/config/secrets-dir.ts';
 import { LoginThrottle } from '../src/anvil/login-throttle.ts';
 import { type Context, type Service } from '../src/context.ts';
-import { stderrLogger, type Logger } from '../src/log/logger.ts';
+import type { Logger } from '../src/log/logger.ts';
+import { firmwareLogger, type FirmwareLog } from './logging.ts';
 import { createContext } from './context.ts';
 import { Spool } from '../src/spool/spool.ts';
 import type { Qmgr } from '../src/qmgr/qmgr.ts';
@@ -28,11 +29,13 @@ import { quarantineExpiryService } from '../src/quarantine/service.ts';
 import { createAlertEngine, type AlertEngine } from '../src/alerts/engine.ts';
 import { createHealthWatch } from '../src/alerts/health.ts';
 import { createMetrics, type Metrics } from '../src/telemetry/metrics.ts';
+import { createMailLog, type MailLog } from '../src/maillog/service.ts';
 import { createMqttService, type MqttService } from '../src/telemetry/mqtt.ts';
 import { formatStatus } from '../src/telemetry/status.ts';
 import { createLedService } from '../board/gpio/leds.ts';
 import { createFirewallService, type FirewallService, type FirewallOptions } from '../board/firewall/service.ts';
 import { createConsoleService } from './console/service.ts';
+import { createControlService } from './control-socket.ts';
 import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
@@ -64,12 +67,18 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 // --- the context --------------------------------------------------------------------------------
 
+/** The log files the firmware opened for a context (closed when it stops). */
+const openLogs = new WeakMap<Context, FirmwareLog>();
+
 /** Config store, users, bus and log; config.changed carries the keys whoever committed them, and a
- * config file that cannot be used is logged and alerted while the running settings stay. */
+ * config file that cannot be used is logged and alerted while the running settings stay. Without
+ * a logger of the caller's, the firmware's: stderr (journald) and DATA/log/yubin.log (firmware/logging.ts). */
 export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'configFile' | 'log'>): Promise<Context> {
   const dataDir = resolve(options.dataDir);
   const store = await ConfigStore.open(dataDir, options.configFile ? resolve(options.configFile) : undefined);
-  const ctx = createContext(dataDir, store, options.log ?? stderrLogger());
+  const own = options.log ? undefined : firmwareLogger(store, dataDir);
+  const ctx = createContext(dataDir, store, options.log ?? own!.log);
+  if (own) openLogs.set(ctx, own);
   const wasMode = await tightenSecretsDir(dataDir);
   if (wasMode !== undefined) ctx.log.log('warn', 'DATA/secrets was not private: made it 0700', { was: `0${wasMode.toString(8)}` });
   store.watch((err) => {
@@ -79,11 +88,19 @@ export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'co
   return ctx;
 }
 
+/** The log file stays usable for lines written while stopping; it is closed with the store. */
+function closeLog(ctx: Context): void {
+  openLogs.get(ctx)?.close();
+  openLogs.delete(ctx);
+}
+
 // --- watchers: they see everything the mail stations and extensions do ---------------------------
 
 export interface Watchers {
   alerts: AlertEngine & Service;
   metrics: Metrics;
+  /** Delivery lines and the message trace's index (src/maillog/). */
+  maillog: MailLog;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -91,16 +108,20 @@ export interface Watchers {
 export function createWatchers(ctx: Context): Watchers {
   const alerts = createAlertEngine({ ...ctx, bus: ctx.bus.for('alerts') });
   const metrics = createMetrics({ ...ctx, bus: ctx.bus.for('metrics') });
+  const maillog = createMailLog({ ...ctx, bus: ctx.bus.for('maillog') });
   return {
     alerts,
     metrics,
+    maillog,
     async start() {
+      await maillog.start();
       await alerts.start();
       await metrics.start();
     },
     async stop() {
       await metrics.stop();
       await alerts.stop();
+      await maillog.stop();
     },
   };
 }
@@ -212,6 +233,8 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
   };
+  // The CLI's way in: every command against this firmware, with these hooks (firmware/control-socket.ts).
+  extensions.add('control', (c) => createControlService(c, hooks));
   return { extensions, mqtt, firewall, hooks };
 }
 
@@ -249,6 +272,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
     await extensions.stop();
     await watchers.stop();
     ctx.store.close();
+    closeLog(ctx);
     throw err;
   }
   options.onReady?.(mail.ports());
@@ -273,6 +297,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
         await extensions.stop();
         await watchers.stop();
         ctx.store.close();
+        closeLog(ctx);
       })();
       return stopping;
     },
@@ -287,6 +312,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     mail = await createMailStations(ctx, options);
   } catch (err) {
     ctx.store.close();
+    closeLog(ctx);
     throw err;
   }
   const watchers = createWatchers(ctx);

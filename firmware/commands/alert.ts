@@ -12,6 +12,7 @@ export const alertCommand: Command = {
       name: 'ack',
       summary: 'acknowledge one alert by id, or all of them',
       usage: 'alert ack [ID]',
+      board: true,
       run(args, env) {
         if (args.length > 1) positionals(args, 1, 'alert ack [ID]');
         if (!env.hooks.alerts) return notAvailable(env, 'alert ack');

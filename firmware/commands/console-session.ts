@@ -1,4 +1,4 @@
-// passwd, logout: the admin's own console session.
+// passwd, logout: the admin's own console session; admin passwd: the same password from anywhere.
 import { positionals } from './options.ts';
 import { askNewSecret } from './secrets.ts';
 import { setAdminPassword, adminPasswordRules } from '../console/admin.ts';
@@ -27,4 +27,23 @@ export const logoutCommand: Command = {
     env.logout?.();
     return 0;
   },
+};
+
+/** `admin passwd`: the console admin password, from the CLI too (the first one included). */
+export const adminCommand: Command = {
+  name: 'admin',
+  summary: 'the console admin password: admin passwd sets it (the first one too, before any console login)',
+  subcommands: [
+    {
+      name: 'passwd',
+      summary: 'set the console admin password (asks for it twice, without echo)',
+      usage: 'admin passwd',
+      async run(args, env) {
+        positionals(args, 0, 'admin passwd');
+        await setAdminPassword(env.ctx, await askNewSecret(env, 'admin password', { check: adminPasswordRules }));
+        env.out.write('admin password set\n');
+        return 0;
+      },
+    },
+  ],
 };

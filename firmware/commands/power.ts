@@ -1,4 +1,4 @@
-// restart, shutdown, reboot: the appliance's power switch, on the console.
+// restart, shutdown, reboot: the appliance's power switch, on the console (and from the CLI through the control socket).
 import { positionals } from './options.ts';
 import { notAvailable } from './not-available.ts';
 import type { Command } from './types.ts';
@@ -7,7 +7,7 @@ export const restartCommand: Command = {
   name: 'restart',
   summary: 'restart the mail services (staged settings are not committed)',
   usage: 'restart',
-  surfaces: ['console'],
+  board: true,
   async run(args, env) {
     positionals(args, 0, 'restart');
     if (!env.hooks.restart) return notAvailable(env, 'restart');
@@ -23,7 +23,7 @@ const stopCommand = (name: string, how: 'poweroff' | 'reboot', summary: string):
   name,
   summary,
   usage: name,
-  surfaces: ['console'],
+  board: true,
   async run(args, env) {
     positionals(args, 0, name);
     if (!env.hooks.shutdown) return notAvailable(env, name);

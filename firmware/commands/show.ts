@@ -33,10 +33,11 @@ async function showAlerts(env: CommandEnv): Promise<number> {
   return 0;
 }
 
-const show = (name: string, summary: string, run: (env: CommandEnv) => Promise<number | void> | number | void): Command => ({
+const show = (name: string, summary: string, run: (env: CommandEnv) => Promise<number | void> | number | void, board = false): Command => ({
   name,
   summary,
   usage: `show ${name}`,
+  ...(board ? { board } : {}),
   async run(args, env) {
     positionals(args, 0, `show ${name}`);
     return (await run(env)) ?? 0;
@@ -47,20 +48,20 @@ export const showCommand: Command = {
   name: 'show',
   summary: 'look at the running board',
   subcommands: [
-    show('status', 'host, role, uptime, memory and what the stations report', showStatus),
+    show('status', 'host, role, uptime, memory and what the stations report', showStatus, true),
     show('config', 'every setting, with staged changes', (env) => showConfig(env, false)),
     show('queue', 'messages waiting for delivery', async (env) => {
       if (!env.hooks.queue) return notAvailable(env, 'show queue');
       const text = await env.hooks.queue();
       env.out.write(text === '' ? 'queue empty\n' : text.endsWith('\n') ? text : text + '\n');
       return 0;
-    }),
-    show('alerts', 'recent alerts and whether they were acknowledged', showAlerts),
+    }, true),
+    show('alerts', 'recent alerts and whether they were acknowledged', showAlerts, true),
     show('users', 'users and their addresses', listUsers),
     show('firewall', 'the live nftables rules, OP25B counts and bans', async (env) => {
       if (!env.hooks.firewall) return notAvailable(env, 'show firewall');
       env.out.write(await env.hooks.firewall.status());
       return 0;
-    }),
+    }, true),
   ],
 };

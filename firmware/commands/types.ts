@@ -45,6 +45,11 @@ export interface CommandEnv {
   /** Ask the operator one line; null when the input ended or the prompt was cancelled. */
   prompt(question: string, options?: PromptOptions): Promise<string | null>;
   readonly hooks: CommandHooks;
+  /** Where relative file names given to the command are (the CLI's own folder, also over the control socket). */
+  readonly cwd?: string;
+  /** false: a CLI process that found no running board to talk to (board commands then say so);
+   * true: inside the running firmware (the console, or the CLI through the control socket). */
+  readonly onBoard?: boolean;
   /** Console only: end the session after this command. */
   logout?(): void;
 }
@@ -57,6 +62,12 @@ export interface Command {
   readonly usage?: string;
   /** Where the command exists; both when absent. */
   readonly surfaces?: readonly Surface[];
+  /** It needs the running firmware (its queue manager, alerts, counters, power switch): from the
+   * CLI it runs through the control socket, and without a running board it says so. */
+  readonly board?: boolean;
+  /** It always runs in the calling process, never through the control socket (it writes to that
+   * process's stdout as a stream). */
+  readonly here?: (args: readonly string[]) => boolean;
   readonly subcommands?: readonly Command[];
   run?(args: string[], env: CommandEnv): Promise<number> | number;
 }

@@ -61,6 +61,12 @@ export class LineReader {
     });
   }
 
+  /** What has been typed at the pending read (empty for a secret), or null when no read is pending. */
+  typed(): string | null {
+    if (!this.#waiter) return null;
+    return this.#waiter.secret ? '' : this.#line.join('');
+  }
+
   /** The input has ended (or close() was called): every read answers 'closed'. */
   get closed(): boolean {
     return this.#closed;

@@ -22,6 +22,8 @@ export interface ConsoleRun {
   /** Resolves when the stream has ended or close() was called. */
   readonly done: Promise<void>;
   close(): void;
+  /** The prompt being answered and what has been typed at it ('' when none): drawn again after a log line. */
+  redraw(): string;
 }
 
 const MAX_LINE = 1024;
@@ -63,8 +65,10 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
       };
     });
 
+  let asking = '';
   const promptLine = async (question: string, secret: boolean, idle: boolean): Promise<ReadResult> => {
     out.write(question);
+    asking = question;
     return reader.read({ secret, ...(idle ? { idleMs: idleMs() } : {}) });
   };
 
@@ -177,6 +181,10 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
       closed = true;
       reader.close();
       wake?.();
+    },
+    redraw() {
+      const typed = reader.typed();
+      return typed === null ? '' : asking + typed;
     },
   };
 }

@@ -87,8 +87,10 @@ export class Users {
   async authenticate(name: string, password: string): Promise<string | null> {
     const n = name.toLowerCase();
     const user = this.#store.db.users[n];
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
-    return ok && user ? n : null;
+    // A user imported without a password (config import) has an empty hash: it cannot log in, and
+    // takes as long to refuse as anyone else.
+    const ok = await verifyPassword(password, user?.passwordHash || (await dummyHash()));
+    return ok && user && user.passwordHash ? n : null;
   }
 
   /** Addresses a user may send as and receive for: name@every local domain, plus extra ones. */

@@ -28,7 +28,7 @@ function notice(finding: Finding, quarantineId: string, expires: string): string
 export const attachmentStage: Stage = async (message: MessageContext, context: Context): Promise<Verdict> => {
   const s = context.store;
   const action = message.direction === 'inbound' ? s.get('attachments.inbound') : s.get('attachments.outbound');
-  if (action === 'off') return { action: 'accept' };
+  if (action === 'off') return { action: 'accept', facts: { skipped: `attachments.${message.direction} is off` } };
 
   const inspection = await inspectOrVerdict(message, context, false);
   if (isVerdict(inspection)) return inspection;
@@ -37,9 +37,10 @@ export const attachmentStage: Stage = async (message: MessageContext, context: C
     blockExecutables: s.get('attachments.blockExecutables'),
     blockUncheckable: s.get('attachments.blockUncheckable'),
   });
-  if (findings.length === 0) return { action: 'accept' };
+  if (findings.length === 0) return { action: 'accept', facts: { blocked: 'none' } };
 
   const what = describe(findings);
+  const facts = { blocked: what };
   const emit = (outcome: 'removed' | 'rejected' | 'quarantined') => {
     for (const f of findings) {
       context.bus.emit('attachment.blocked', { queueId: message.queueId, client: message.client.address, from: message.mailFrom, filename: f.filename, reason: f.reason, action: outcome });
@@ -50,15 +51,15 @@ export const attachmentStage: Stage = async (message: MessageContext, context: C
   const signedAction = inspection.signed ? s.get('attachments.signedAction') : null;
   if (action === 'reject' || signedAction === 'reject') {
     emit('rejected');
-    return { action: 'reject', code: 554, enhanced: '5.7.1', text: `Message refused: attachment "${first.filename}" is not allowed (${first.reason})` };
+    return { action: 'reject', code: 554, enhanced: '5.7.1', text: `Message refused: attachment "${first.filename}" is not allowed (${first.reason})`, facts };
   }
   if (signedAction === 'pass') {
-    return { action: 'accept', headers: [`${HEADER}: ${headerText(`not removed from ${inspection.signed} message: ${what}`)}`] };
+    return { action: 'accept', headers: [`${HEADER}: ${headerText(`not removed from ${inspection.signed} message: ${what}`)}`], facts: { ...facts, removed: false } };
   }
   if (action === 'quarantine' || signedAction === 'quarantine') {
     emit('quarantined');
     const why = inspection.signed ? `blocked attachment in a ${inspection.signed} message (not rewritten): ${what}` : `blocked attachment: ${what}`;
-    return { action: 'quarantine', reason: why, headers: [`${HEADER}: ${headerText(why)}`] };
+    return { action: 'quarantine', reason: why, headers: [`${HEADER}: ${headerText(why)}`], facts };
   }
 
   // remove: keep the untouched original in quarantine first, then write the cleaned copy.
@@ -70,5 +71,5 @@ export const attachmentStage: Stage = async (message: MessageContext, context: C
   await replaceParts(message.path, replacement, notices, inspectLimits(context).mime);
   emit('removed');
   context.log.log('info', 'attachments removed', { queueId: message.queueId, files: findings.map((f) => f.filename), quarantine: held.id });
-  return { action: 'accept', replacement, headers: [`${HEADER}: ${headerText(`removed ${what}; original held as ${held.id}`)}`] };
+  return { action: 'accept', replacement, headers: [`${HEADER}: ${headerText(`removed ${what}; original held as ${held.id}`)}`], facts: { ...facts, removed: true, original: held.id } };
 };

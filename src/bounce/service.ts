@@ -17,7 +17,7 @@ export async function sendDsn(deps: InjectDeps, entry: QueueEntry, indexes: numb
     ctx.store.get('bounce.maxReturnedHeaderBytes'),
   );
   const id = await injectMail(deps, { from: '', to: [entry.mailFrom], content });
-  ctx.log.log('info', `${action} notice queued`, { id: entry.id, dsn: id, to: entry.mailFrom });
+  ctx.log.log('info', `${action} notice queued`, { queueId: entry.id, dsn: id, to: `<${entry.mailFrom}>` });
   return id;
 }
 

@@ -22,6 +22,8 @@ import { settings as outboundSettings } from '../outbound/settings.ts';
 import { settings as bounceSettings } from '../bounce/settings.ts';
 import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
+import { settings as logSettings } from '../log/settings.ts';
+import { settings as traceSettings } from '../maillog/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -45,4 +47,6 @@ export const stationSettings = {
   ...bounceSettings,
   ...holdSettings,
   ...archiveSettings,
+  ...logSettings,
+  ...traceSettings,
 } satisfies Record<string, Setting<unknown>>;

@@ -5,6 +5,8 @@
 // which is often a mail station in the middle of an SMTP command.
 import { EventEmitter } from 'node:events';
 import type { Alert, ClearedAlert } from './alerts.ts';
+import type { ClientInfo, Direction } from '../mail/types.ts';
+import type { RcptOutcome } from '../mail/outcome.ts';
 import { stderrLogger, type Logger } from '../log/logger.ts';
 
 export interface EventMap {
@@ -19,7 +21,13 @@ export interface EventMap {
   'service.up': { service: string };
   /** The last-resort guard ended a client session on an error that escaped (src/guard/). */
   'session.failed': { service: 'smtp' | 'pop3'; session: string; client: string; error: string };
-  'message.received': { queueId: string; client: string; from: string; rcpts: string[]; size: number; listener: string };
+  'message.received': { queueId: string; client: string; from: string; rcpts: string[]; size: number; listener: string; session?: string };
+  /** A message is in the spool, before the content checks: where it came from (the trace's first line). */
+  'message.arrived': { queueId: string; session?: string; client: ClientInfo; listener: string; direction: Direction; tls: { protocol: string; cipher: string } | null; from: string; rcpts: string[]; size: number };
+  /** What one content stage found and decided (src/pipeline/run.ts). */
+  'message.checked': { queueId: string; stage: string; action: string; facts?: Readonly<Record<string, string | number | boolean>> };
+  /** One recipient's outcome: a delivery line of the log (src/mail/outcome.ts, src/maillog/). */
+  'rcpt.outcome': RcptOutcome;
   /** A client sent a command before the SMTP greeting (refused with 554; smtp.greetingDelay). */
   'smtp.early_talker': { client: string; listener: string };
   'message.rejected': { client: string; from: string; code: number; text: string };

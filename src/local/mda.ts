@@ -38,14 +38,14 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   const base = maildirBaseName(entry, index, host);
   // Only an earlier attempt can have left a copy (the name holds the queue ID): the search reads
   // the whole mailbox, so it is skipped for an entry this process committed and never tried.
-  if (!attempt?.first && (await hasMessage(root, base))) return { status: 'delivered', reply: '250 2.0.0 already in mailbox' };
+  if (!attempt?.first && (await hasMessage(root, base))) return { status: 'delivered', reply: '250 2.0.0 already in mailbox', relay: 'local' };
 
   const head = [`Return-Path: <${entry.mailFrom}>`, `Delivered-To: ${rcpt.address}`, ...entry.prepend].join('\r\n') + '\r\n';
   // The one quota rule (src/policy/quota.ts), on the size counted at RCPT and DATA: the message as spooled.
   const fit = quotaFit(ctx.users.quotaOf(user), await mailboxUsage(root), entry.size);
   if (fit !== 'fits') {
     const r = quotaReply(fit, rcpt.address, entry.size);
-    return { status: fit === 'full' ? 'deferred' : 'failed', reply: `${r.code} ${r.enhanced} ${r.text}` };
+    return { status: fit === 'full' ? 'deferred' : 'failed', reply: `${r.code} ${r.enhanced} ${r.text}`, relay: 'local' };
   }
   const name = await deliver(root, base, async (file) => {
     const headBytes = Buffer.from(head);
@@ -54,7 +54,7 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   });
   addedToMailbox(root, parseName(name).size ?? 0);
   ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpt.address, route: 'local' });
-  return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}` };
+  return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}`, relay: 'local' };
 }
 
 /**

@@ -13,6 +13,8 @@ export interface ClientInfo {
   user: string | null;
   /** Client is in trustedNetworks. */
   trusted: boolean;
+  /** The SMTP session the message came in (smtp-server's id): on every log line about the message. */
+  session?: string;
 }
 
 /** What a peer hears: an SMTP reply code, an enhanced status code (RFC 3463, e.g. "5.7.1"), a text. */

@@ -89,7 +89,8 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
   }
 
   async function deliverGroup(entry: QueueEntry, indexes: number[], plan: Plan, route: 'remote' | 'internal'): Promise<DeliveryResult[]> {
-    if (plan.kind === 'fail') return indexes.map(() => plan.result);
+    // relay=none, as Postfix writes it: no server took part in this outcome.
+    if (plan.kind === 'fail') return indexes.map(() => ({ ...plan.result, relay: 'none' }));
     const { destination } = plan;
     const rcpts = indexes.map((i) => entry.rcpts[i]!.address);
     const envelope = { from: entry.mailFrom, to: rcpts, size: entry.size + prependBytes(entry).length };
@@ -109,16 +110,17 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
         }
         if (outcome.kind === 'unreachable') {
           lastReply = outcome.reply;
-          ctx.log.log('info', 'outbound server unreachable, trying the next', { id: entry.id, server: `${exchanger.name} [${address}]`, reply: outcome.reply });
+          ctx.log.log('info', 'outbound server unreachable, trying the next', { queueId: entry.id, server: `${exchanger.name}[${address}]:${destination.port}`, reply: outcome.reply });
           continue;
         }
         outcome.results.forEach((r, k) => {
           if (r.status === 'delivered') ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpts[k]!, route });
         });
-        return outcome.results;
+        const relay = `${exchanger.name}[${address}]:${destination.port}`;
+        return outcome.results.map((r) => ({ ...r, relay }));
       }
     }
-    return indexes.map(() => ({ status: 'deferred', reply: lastReply }));
+    return indexes.map(() => ({ status: 'deferred', reply: lastReply, relay: 'none' }));
   }
 
   return {

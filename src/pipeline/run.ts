@@ -42,6 +42,7 @@ export function createPipeline(stages: readonly NamedStage[], quarantine?: Quara
       try {
         for (const stage of ordered) {
           const verdict = await stage.run(current, ctx);
+          ctx.bus.emit('message.checked', { queueId: message.queueId, stage: stage.name, action: verdict.action, ...(verdict.facts ? { facts: verdict.facts } : {}) });
           if (verdict.action === 'reject' || verdict.action === 'tempfail') {
             ctx.bus.emit('message.rejected', { client: message.client.address, from: message.mailFrom, code: verdict.code, text: verdict.text });
             await dropRewrite(message, current);

@@ -58,14 +58,25 @@ export class Memo {
   }
 }
 
-export type Verdict =
+/** What a stage found, for the log's check lines and the message trace: "spf=pass", "score=3.1". */
+export type Facts = Readonly<Record<string, string | number | boolean>>;
+
+export type Verdict = (
   /** Go on. `headers` are prepended (each a full "Name: value" without CRLF). `replacement` is the
    * path of a rewritten message (the stage wrote it) that replaces the message for later stages. */
   | { action: 'accept'; headers?: string[]; replacement?: string }
   | ({ action: 'reject' } & Reply)
   | ({ action: 'tempfail' } & Reply)
   /** Accepted (250) but held in quarantine, not delivered. */
-  | { action: 'quarantine'; reason: string; headers?: string[] };
+  | { action: 'quarantine'; reason: string; headers?: string[] }
+) & { facts?: Facts };
+
+/** Why a message counts as outbound (our own users' mail): what the content stages then skip says so. */
+export function outboundBecause(client: ClientInfo): string {
+  if (client.user !== null) return `sent by user ${client.user} (SMTP AUTH or POP-before-SMTP)`;
+  if (client.trusted) return 'from trustedNetworks';
+  return 'from a POP-before-SMTP client';
+}
 
 export type Stage = (message: MessageContext, context: Context) => Promise<Verdict>;
 

@@ -1,6 +1,6 @@
 // Pipeline stage: sender authentication on inbound mail. Adds Authentication-Results and
 // Received-SPF, and rejects, quarantines or tags by the senderauth.* policy.
-import type { Stage } from '../pipeline/stage.ts';
+import { outboundBecause, type Stage } from '../pipeline/stage.ts';
 import { resolverFromSettings } from '../dns/resolver.ts';
 import { mailauthResolver } from './mailauth-dns.ts';
 import { decide } from './policy.ts';
@@ -14,8 +14,14 @@ import { AUTH_RESULTS, summarize } from './facts.ts';
 
 export const senderAuthStage: Stage = async (message, context) => {
   const { store } = context;
-  // Our own users' mail (outbound) is signed, not checked; trusted relays are not checked either.
-  if (message.direction !== 'inbound' || !store.get('senderauth.enabled')) return { action: 'accept' };
+  if (!store.get('senderauth.enabled')) return { action: 'accept', facts: { skipped: 'senderauth.enabled is off' } };
+  // Our own users' mail (outbound) is signed, not checked; mail from trustedNetworks is not checked
+  // either, unless senderauth.checkTrusted asks for it (a LAN that may hold an infected PC).
+  const fromTrusted = message.client.trusted && message.client.user === null;
+  if (message.direction !== 'inbound' && !(fromTrusted && store.get('senderauth.checkTrusted'))) {
+    const why = `outbound mail, ${outboundBecause(message.client)}${fromTrusted ? ' (senderauth.checkTrusted is off)' : ''}: no SPF, DKIM or DMARC check, no Authentication-Results`;
+    return { action: 'accept', facts: { skipped: why } };
+  }
   let results: AuthResults;
   try {
     // mailauth costs ~30 MiB of RSS: loaded with the first message checked, never when disabled.
@@ -51,13 +57,13 @@ export const senderAuthStage: Stage = async (message, context) => {
       verdict.replacement = out;
     }
   }
-  context.log.log(verdict.action === 'accept' ? 'debug' : 'info', 'senderauth', {
-    queueId: message.queueId,
+  // What was found goes to the log's check line and the trace (src/pipeline/run.ts emits it).
+  verdict.facts = {
     spf: results.spf.result,
     senderId: results.senderId.result,
     dkim: results.dkim.map((d) => `${d.domain}:${d.result}`).join(',') || 'none',
     dmarc: results.dmarc?.result ?? 'none',
-    action: verdict.action,
-  });
+    ...(fromTrusted ? { trusted: true } : {}),
+  };
   return verdict;
 };

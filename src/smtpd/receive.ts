@@ -10,12 +10,14 @@ import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry, RcptState } from '../spool/entry.ts';
 import type { MessageContext } from '../pipeline/stage.ts';
 import type { ClientInfo, Direction, Reply } from '../mail/types.ts';
+import type { OutcomeStatus, RcptOutcome } from '../mail/outcome.ts';
 import type { Pipeline } from '../pipeline/run.ts';
 import { uniqueDeliveries } from '../route/route.ts';
 import type { Routed } from '../mail/types.ts';
 import { newQueueId } from '../spool/queue-id.ts';
 import { DataGuard } from './data-guard.ts';
 import { receivedHeader } from './received.ts';
+import { withFields } from '../log/logger.ts';
 
 export interface Envelope {
   mailFrom: string;
@@ -89,10 +91,39 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     await spool.discardTmp(id);
     throw err;
   }
-  // Every refusal at DATA is counted (message.rejected: `show status`, MQTT metrics).
-  const refuse = async (reply: Reply): Promise<ReceiveOutcome> => {
+  const session = input.client.session;
+  ctx.bus.emit('message.arrived', {
+    queueId: id,
+    ...(session ? { session } : {}),
+    client: input.client,
+    listener: input.listener,
+    direction: input.direction,
+    tls: input.tls,
+    from: input.envelope.mailFrom,
+    rcpts: input.envelope.rcpts.map((r) => r.address),
+    size: guard.bytes + traceBytes.length,
+  });
+  /** One delivery line per recipient (src/mail/outcome.ts): what the client was told at DATA. */
+  const tell = (status: OutcomeStatus, reply: string, rcpts: ReadonlyArray<{ address: string; original?: string }>, extra: Partial<RcptOutcome> = {}) => {
+    for (const r of rcpts) {
+      ctx.bus.emit('rcpt.outcome', {
+        queueId: id,
+        ...(session ? { session } : {}),
+        client: input.client.address,
+        from: input.envelope.mailFrom,
+        to: r.address,
+        ...(r.original && r.original !== r.address ? { origTo: r.original } : {}),
+        status,
+        reply,
+        ...extra,
+      });
+    }
+  };
+  // Every refusal at DATA is counted (message.rejected: `show status`, MQTT metrics) and logged per recipient.
+  const refuse = async (reply: Reply, stage = 'data'): Promise<ReceiveOutcome> => {
     await spool.discardTmp(id);
     ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: reply.code, text: reply.text });
+    tell('rejected', `${reply.code} ${reply.enhanced} ${reply.text}`, input.envelope.rcpts, { stage });
     return { kind: 'refused', ...reply };
   };
   if (guard.oversize) return await refuse({ code: 552, enhanced: '5.3.4', text: `Message too big: ${guard.bytes} bytes sent, limit is ${maxSize}` });
@@ -114,17 +145,21 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   const message: MessageContext = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList, path, size, head: capture.head(size) };
   let checked;
   try {
-    checked = await deps.pipeline.run(message, ctx);
+    // Every line a stage logs about this message carries its queue ID and session.
+    checked = await deps.pipeline.run(message, { ...ctx, log: withFields(ctx.log, { queueId: id, ...(session ? { session } : {}) }) });
   } catch (err) {
     await spool.discardTmp(id);
     throw err;
   }
   if (checked.kind === 'refused') {
     await spool.discardTmp(id);
+    // The runner counted it (message.rejected); the delivery lines say what each recipient's sender was told.
+    tell('rejected', `${checked.code} ${checked.enhanced} ${checked.text}`, input.envelope.rcpts, { stage: checked.stage });
     return { kind: 'refused', code: checked.code, enhanced: checked.enhanced, text: checked.text };
   }
   if (checked.kind === 'quarantined') {
     await spool.discardTmp(id);
+    tell('quarantined', `250 2.0.0 Ok: queued as ${id}`, deliveries, { stage: checked.stage, quarantine: checked.id, relay: 'quarantine' });
     return { kind: 'quarantined', id };
   }
   path = checked.path;
@@ -181,6 +216,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     rcpts: rcptList,
     size: entry.size,
     listener: input.listener,
+    ...(session ? { session } : {}),
   });
   return { kind: 'queued', id };
 }

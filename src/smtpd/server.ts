@@ -117,6 +117,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     tls: Boolean(session.secure),
     user: typeof session.user === 'string' ? session.user : null,
     trusted: state.trusted,
+    session: session.id,
   });
 
   const routeSite = () => routeSiteOf(ctx);
@@ -216,10 +217,14 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       const text = address.address ?? '';
       const smtputf8 = address.args !== false && address.args?.SMTPUTF8 === true;
       const sender = decideMailFrom(text, { smtputf8 });
-      if (sender.action === 'reject') return callback(bad(state, replyError(sender.code, sender.enhanced, sender.text)));
+      const refuse = (r: { code: number; enhanced: string; text: string }) => {
+        ctx.log.log('info', 'mail from refused', { queueId: 'NOQUEUE', session: session.id, client: normalizeIp(session.remoteAddress), from: `<${text}>`, reply: `${r.code} ${r.enhanced} ${r.text}` });
+        return callback(bad(state, replyError(r.code, r.enhanced, r.text)));
+      };
+      if (sender.action === 'reject') return refuse(sender);
       if (typeof session.user === 'string') {
         const refusal = checkSenderOwnership(text, session.user, ctx.users.addressesOf(session.user), { smtputf8 });
-        if (refusal) return callback(bad(state, replyError(refusal.code, refusal.enhanced, refusal.text)));
+        if (refusal) return refuse(refusal);
       }
       callback();
     },
@@ -239,16 +244,25 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       };
       const declared = mailFrom !== false && mailFrom?.args !== false ? Number(mailFrom?.args?.SIZE ?? 0) || 0 : 0;
       // Judged in src/policy/rcpt.ts; here only smtp-server's hook and its reply.
+      const from = mailFrom ? (mailFrom.address ?? '') : '';
       judgeRcpt(rcptText, client, rcptSite(), state.rcpts.length, declared).then(
         (answer) => {
           if (answer.kind === 'refuse') {
             if (answer.relayAttempt) {
-              ctx.bus.emit('relay.denied', { client: ip, helo: session.hostNameAppearsAs ?? '', from: mailFrom ? (mailFrom.address ?? '') : '', rcpt: rcptText, reason: answer.relayAttempt });
+              ctx.bus.emit('relay.denied', { client: ip, helo: session.hostNameAppearsAs ?? '', from, rcpt: rcptText, reason: answer.relayAttempt });
             }
-            const err = replyError(answer.reply.code, answer.reply.enhanced, answer.reply.text);
+            const { code, enhanced, text } = answer.reply;
+            // NOQUEUE: refused before any message exists; the delivery line says what the client heard.
+            ctx.bus.emit('rcpt.outcome', { queueId: null, session: session.id, client: ip, from, to: rcptText, status: 'rejected', reply: `${code} ${enhanced} ${text}`, stage: 'rcpt' });
+            const err = replyError(code, enhanced, text);
             return callback(answer.counts ? bad(state, err) : err);
           }
-          state.rcpts.push({ address: answer.address, routes: answer.kind === 'accept' ? answer.routes : [] });
+          if (answer.kind === 'cancelled') {
+            // The whole effect is the cancellation (src/hold/): the reply says so, and this
+            // recipient is not added, so no message is accepted for it (DATA alone gets 503).
+            return callback(replyError(answer.reply.code, answer.reply.enhanced, answer.reply.text));
+          }
+          state.rcpts.push({ address: answer.address, routes: answer.routes });
           callback();
         },
         (err: Error) => callback(replyError(451, '4.3.0', `Local error judging the recipient: ${err.message}`)),
@@ -299,12 +313,19 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         },
         (err: NodeJS.ErrnoException) => {
           settle();
+          const rcpts = state.rcpts;
           state.rcpts = [];
           stream.resume();
           // smtp-server's ECONNECTION: the client left (or was told 421 at shutdown) before its final dot.
-          ctx.log.log(err.code === 'ECONNECTION' ? 'info' : 'error', 'could not spool message', { error: String(err) });
-          if (err.code === 'ENOSPC' || err.code === 'EDQUOT') return callback(replyError(452, '4.3.1', 'Insufficient system storage, try again later'));
-          callback(replyError(451, '4.3.0', 'Local error in processing, try again later'));
+          const left = err.code === 'ECONNECTION';
+          ctx.log.log(left ? 'info' : 'error', 'could not spool message', { session: session.id, client: client.address, error: String(err) });
+          const reply = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? replyError(452, '4.3.1', 'Insufficient system storage, try again later') : replyError(451, '4.3.0', 'Local error in processing, try again later');
+          if (!left) {
+            for (const r of rcpts) {
+              ctx.bus.emit('rcpt.outcome', { queueId: null, session: session.id, client: client.address, from: session.envelope.mailFrom ? (session.envelope.mailFrom.address ?? '') : '', to: r.address, status: 'rejected', reply: `${reply.responseCode} ${reply.message}`, stage: 'data' });
+            }
+          }
+          callback(reply);
         },
       );
     },

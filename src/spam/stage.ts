@@ -3,7 +3,7 @@
 // one is configured — then tagged (X-Spam-*), held in the self-expiring quarantine, or refused.
 import { open } from 'node:fs/promises';
 import type { Context } from '../context.ts';
-import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
+import { outboundBecause, type MessageContext, type Stage, type Verdict } from '../pipeline/stage.ts';
 import type { FileHead } from '../mail/types.ts';
 import { readHead } from '../mime/mime.ts';
 import { authHits, parseAuthResults, headerHits, type Hit } from './rules.ts';
@@ -57,7 +57,7 @@ export async function scoreMessage(message: MessageContext, context: Context): P
 
 export const spamStage: Stage = async (message: MessageContext, context: Context): Promise<Verdict> => {
   // Our own users' mail is not scored: they authenticated, and outbound abuse is the relay policy's job.
-  if (message.direction !== 'inbound') return { action: 'accept' };
+  if (message.direction !== 'inbound') return { action: 'accept', facts: { skipped: `outbound mail, ${outboundBecause(message.client)}: not scored` } };
   const s = context.store;
   let score: number;
   let tests: string;
@@ -85,14 +85,15 @@ export const spamStage: Stage = async (message: MessageContext, context: Context
   const event = (action: 'tag' | 'quarantine' | 'reject') =>
     context.bus.emit('spam.detected', { queueId: message.queueId, client: message.client.address, from: message.mailFrom, score, action });
 
+  const facts = { score, required: tag, tests };
   if (score >= s.get('spam.rejectScore')) {
     event('reject');
-    return { action: 'reject', code: 550, enhanced: '5.7.1', text: `Message refused as spam (score ${score}: ${tests.slice(0, 200)})` };
+    return { action: 'reject', code: 550, enhanced: '5.7.1', text: `Message refused as spam (score ${score}: ${tests.slice(0, 200)})`, facts };
   }
   if (score >= s.get('spam.quarantineScore')) {
     event('quarantine');
-    return { action: 'quarantine', reason: `spam score ${score} (${tests})`, headers };
+    return { action: 'quarantine', reason: `spam score ${score} (${tests})`, headers, facts };
   }
   if (spam) event('tag');
-  return { action: 'accept', headers };
+  return { action: 'accept', headers, facts: { ...facts, ...(spam ? { tagged: true } : {}) } };
 };

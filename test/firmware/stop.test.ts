@@ -148,5 +148,5 @@ t.test('stdio console: Ctrl-C clears the line and says how to stop; console sett
   type('shutdown\n');
   await expect(/stopping Yubin\r\n/);
   t.equal(await exitCode, 0, 'shutdown stops the process, exit 0');
-  t.match(fw.stderr(), /info stopping why="console shutdown"[^]*info stopped/);
+  t.match(fw.stderr(), /level=info msg=stopping why="console shutdown"[^]*level=info msg=stopped/);
 });
