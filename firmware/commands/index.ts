@@ -13,6 +13,7 @@ import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
+import { dnsCommand } from './dns.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -59,6 +60,7 @@ export const commands: Command[] = [
   archiveCommand,
   quarantineCommand,
   dkimCommand,
+  dnsCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };

@@ -4,6 +4,7 @@ import { positionals } from './options.ts';
 import { showConfig } from './config.ts';
 import { listUsers } from './accounts.ts';
 import { notAvailable } from './not-available.ts';
+import { showDns } from './dns.ts';
 import type { Command, CommandEnv } from './types.ts';
 
 function showStatus(env: CommandEnv): Promise<void> | void {
@@ -57,6 +58,7 @@ export const showCommand: Command = {
     }),
     show('alerts', 'recent alerts and whether they were acknowledged', showAlerts),
     show('users', 'users and their addresses', listUsers),
+    show('dns', 'the DNS records each domain needs, checked against DNS', (env) => showDns(env, false)),
     show('firewall', 'the live nftables rules, OP25B counts and bans', async (env) => {
       if (!env.hooks.firewall) return notAvailable(env, 'show firewall');
       env.out.write(await env.hooks.firewall.status());

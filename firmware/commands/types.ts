@@ -3,6 +3,7 @@
 // out and the commands that need it answer "not available".
 import type { Context } from '../../src/context.ts';
 import type { AlertEngine } from '../../src/alerts/engine.ts';
+import type { FeatureRecords } from '../../src/dnsrecords/facts.ts';
 
 export type Surface = 'cli' | 'console';
 
@@ -30,6 +31,8 @@ export interface CommandHooks {
   /** `shutdown` / `reboot`: stop the appliance (on the board: then power it off or reboot it).
    * Returns at once with what is going to happen; the stop itself follows. */
   shutdown?(how: 'poweroff' | 'reboot'): Promise<string> | string;
+  /** Records of features that are on (MTA-STS, TLS-RPT) for `dns` / `show dns`. */
+  dnsFeatures?: FeatureRecords;
 }
 
 export interface PromptOptions {

@@ -22,6 +22,8 @@ import { settings as outboundSettings } from '../outbound/settings.ts';
 import { settings as bounceSettings } from '../bounce/settings.ts';
 import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
+import { settings as dnsRecordSettings } from '../dnsrecords/settings.ts';
+import { settings as autoconfigSettings } from '../autoconfig/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -45,4 +47,6 @@ export const stationSettings = {
   ...bounceSettings,
   ...holdSettings,
   ...archiveSettings,
+  ...dnsRecordSettings,
+  ...autoconfigSettings,
 } satisfies Record<string, Setting<unknown>>;

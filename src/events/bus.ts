@@ -37,6 +37,12 @@ export interface EventMap {
   'quarantine.released': { id: string; queueId: string };
   'quarantine.deleted': { id: string; queueId: string; why: 'admin' | 'expired' | 'full' };
   'attachment.blocked': { queueId: string; client: string; from: string; filename: string; reason: string; action: 'removed' | 'rejected' | 'quarantined' };
+  /** The DNS watch checked the published records (src/dnsrecords/watch.ts): the state per domain. */
+  'dns.checked': { checkedAt: string; domains: Array<{ domain: string; state: 'ok' | 'problem' | 'unknown'; problems: string[]; ready: boolean }> };
+  /** Records of a domain (or the board's own, under its host name) broke or got block-listed. */
+  'dns.broken': { domain: string; problems: string[] };
+  /** Every record of a domain is good again. */
+  'dns.fixed': { domain: string };
   'spam.detected': { queueId: string; client: string; from: string; score: number; action: 'tag' | 'quarantine' | 'reject' };
 }
 
