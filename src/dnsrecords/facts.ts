@@ -7,7 +7,7 @@ import { txtRecord } from '../dkimsign/keys.ts';
 import { mailauthResolver } from '../senderauth/mailauth-dns.ts';
 import { SPF_TIME_LIMIT_MS } from '../senderauth/senderid.ts';
 import type { DnsResolver } from '../dns/resolver.ts';
-import type { RecordFacts } from './records.ts';
+import { publicDomains, type RecordFacts } from './records.ts';
 import type { CheckOptions } from './check.ts';
 
 /** Features other stations publish records for (MTA-STS and TLS-RPT, src/web's policy route): the
@@ -19,7 +19,7 @@ export interface FeatureRecords {
 
 export async function gatherFacts(ctx: Pick<Context, 'store' | 'dataDir'>, features: FeatureRecords = {}): Promise<RecordFacts> {
   const s = ctx.store.settings;
-  const domains = s.domains.filter((d) => d !== 'localhost' && d.includes('.'));
+  const domains = publicDomains(s.domains);
   const dkim: Array<{ for: string; domain: string; selector: string; value: string }> = [];
   for (const domain of domains) {
     for (const key of await keysFor(ctx.dataDir, domain, s['dkimsign.domains'])) {

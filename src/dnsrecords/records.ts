@@ -52,6 +52,11 @@ export interface RecordFacts {
 
 export const TTL = 3600;
 
+/** The local domains that live in public DNS (not localhost or a bare name). */
+export function publicDomains(domains: readonly string[]): string[] {
+  return domains.filter((d) => d !== 'localhost' && d.includes('.') && !d.endsWith('.localhost') && !d.endsWith('.localdomain'));
+}
+
 /** The reverse-lookup name of an address (RFC 1035 §3.5, RFC 3596 §2.5). */
 export function ptrName(ip: string): string {
   const reversed = reversedAddress(ip);
