@@ -38,6 +38,7 @@ import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
 import { createDnsWatch } from '../src/dnsrecords/watch.ts';
+import { applyTimeZone } from '../board/system/timezone.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -71,6 +72,8 @@ export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'co
   const dataDir = resolve(options.dataDir);
   const store = await ConfigStore.open(dataDir, options.configFile ? resolve(options.configFile) : undefined);
   const ctx = createContext(dataDir, store, options.log ?? stderrLogger());
+  applyTimeZone(store.get('system.timeZone'));
+  store.onChange((keys) => { if (keys.includes('system.timeZone')) applyTimeZone(store.get('system.timeZone')); });
   const wasMode = await tightenSecretsDir(dataDir);
   if (wasMode !== undefined) ctx.log.log('warn', 'DATA/secrets was not private: made it 0700', { was: `0${wasMode.toString(8)}` });
   store.watch((err) => {

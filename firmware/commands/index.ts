@@ -14,6 +14,7 @@ import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
 import { dnsCommand } from './dns.ts';
+import { setupCommand } from './setup.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -41,6 +42,7 @@ const helpCommand: Command = {
 export const commands: Command[] = [
   helpCommand,
   startCommand,
+  setupCommand,
   showCommand,
   setCommand,
   commitCommand,

@@ -31,6 +31,8 @@ export interface CommandHooks {
   /** `shutdown` / `reboot`: stop the appliance (on the board: then power it off or reboot it).
    * Returns at once with what is going to happen; the stop itself follows. */
   shutdown?(how: 'poweroff' | 'reboot'): Promise<string> | string;
+  /** The setup wizard's "restore a backup" choice (the backup feature brings it; absent: not offered). */
+  restoreBackup?(env: CommandEnv): Promise<void>;
   /** Records of features that are on (MTA-STS, TLS-RPT) for `dns` / `show dns`. */
   dnsFeatures?: FeatureRecords;
 }
@@ -38,6 +40,8 @@ export interface CommandHooks {
 export interface PromptOptions {
   /** Do not echo what is typed (passwords, secrets). */
   secret?: boolean;
+  /** Ctrl-C cancels the prompt (null) instead of only clearing the line (the setup wizard). */
+  interruptible?: boolean;
 }
 
 export interface CommandEnv {

@@ -24,6 +24,7 @@ import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
 import { settings as dnsRecordSettings } from '../dnsrecords/settings.ts';
 import { settings as autoconfigSettings } from '../autoconfig/settings.ts';
+import { settings as systemSettings } from '../../board/system/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -49,4 +50,5 @@ export const stationSettings = {
   ...archiveSettings,
   ...dnsRecordSettings,
   ...autoconfigSettings,
+  ...systemSettings,
 } satisfies Record<string, Setting<unknown>>;
