@@ -39,6 +39,7 @@ import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
 import { createDnsWatch } from '../src/dnsrecords/watch.ts';
 import { applyTimeZone } from '../board/system/timezone.ts';
+import { createDmarcReportService } from '../src/dmarcreport/service.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -207,6 +208,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   const firewall = extensions.add('firewall', (c) => createFirewallService(c, options.firewall));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
   extensions.add('dns-watch', (c) => createDnsWatch(c));
+  const dmarc = extensions.add('dmarc-reports', (c) => createDmarcReportService(c, { spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }, { version: VERSION }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
   const hooks: CommandHooks = {
     alerts,
@@ -214,6 +216,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     checks: senderAuthChecks(ctx),
     status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()),
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
+    sendDmarcReports: (now) => dmarc.sendDue(now),
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
   };

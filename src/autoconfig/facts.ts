@@ -55,7 +55,5 @@ export function localAddress(facts: ClientFacts, address: string | undefined): s
   return facts.domains.includes(domain) ? `${loginName(address)}@${domain}` : undefined;
 }
 
-/** XML character data and attribute values (XML 1.0 §2.4). */
-export function xml(text: string | number): string {
-  return String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!);
-}
+/** XML text (one escaper for every document the board writes). */
+export { escapeXml as xml } from '../dmarcreport/xml.ts';

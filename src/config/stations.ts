@@ -25,6 +25,7 @@ import { settings as archiveSettings } from '../archive/settings.ts';
 import { settings as dnsRecordSettings } from '../dnsrecords/settings.ts';
 import { settings as autoconfigSettings } from '../autoconfig/settings.ts';
 import { settings as systemSettings } from '../../board/system/settings.ts';
+import { settings as dmarcReportSettings } from '../dmarcreport/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -51,4 +52,5 @@ export const stationSettings = {
   ...dnsRecordSettings,
   ...autoconfigSettings,
   ...systemSettings,
+  ...dmarcReportSettings,
 } satisfies Record<string, Setting<unknown>>;

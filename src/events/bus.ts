@@ -43,7 +43,30 @@ export interface EventMap {
   'dns.broken': { domain: string; problems: string[] };
   /** Every record of a domain is good again. */
   'dns.fixed': { domain: string };
+  /** Sender authentication evaluated DMARC for a domain that asks for aggregate reports (src/dmarcreport/). */
+  'dmarc.evaluated': DmarcEvaluated;
+  /** An aggregate report about one of our domains arrived and was read (src/dmarcreport/inbound.ts). */
+  'dmarc.report': { domain: string; reporter: string; messages: number; failed: number };
   'spam.detected': { queueId: string; client: string; from: string; score: number; action: 'tag' | 'quarantine' | 'reject' };
+}
+
+/** One message's DMARC evaluation, as an aggregate report row needs it (RFC 9990 §2.1). */
+export interface DmarcEvaluated {
+  /** ms since the epoch. */
+  at: number;
+  sourceIp: string;
+  headerFrom: string;
+  envelopeFrom: string;
+  envelopeTo: string;
+  policyDomain: string;
+  published: { p: string; sp?: string; np?: string; adkim: 'r' | 's'; aspf: 'r' | 's'; fo?: string; testing: 'y' | 'n' };
+  rua: string[];
+  /** What was done: none, pass (passed an enforcing policy), quarantine, reject. */
+  disposition: 'none' | 'pass' | 'quarantine' | 'reject';
+  dkimAligned: boolean;
+  spfAligned: boolean;
+  dkim: Array<{ domain: string; selector: string; result: string }>;
+  spf: { domain: string; result: string } | null;
 }
 
 export type EventName = keyof EventMap;

@@ -91,6 +91,8 @@ export interface DiscoveryInput {
   version: string;
   /** Domains (and the host name) the DNS watch reports on: one sensor each. */
   dnsDomains?: readonly string[];
+  /** Domains whose received DMARC reports are summed up: one sensor each (messages that failed). */
+  dmarcDomains?: readonly string[];
 }
 
 const snake = (key: string): string => key.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
@@ -138,9 +140,23 @@ export function discoveryMessages(input: DiscoveryInput): Discovery[] {
     };
     return { component: 'sensor', objectId, config };
   });
+  // Mail claiming the domain that failed DMARC at the receivers that report (total since reports began).
+  const dmarc: Discovery[] = (input.dmarcDomains ?? []).map((domain) => {
+    const objectId = `dmarc_failed_${nodeIdOf(domain)}`;
+    const config: SensorConfig = {
+      ...base(objectId, `DMARC failures ${domain}`),
+      state_topic: tp.dmarc(domain),
+      value_template: '{{ value_json.failed }}',
+      json_attributes_topic: tp.dmarc(domain),
+      state_class: 'total_increasing',
+      icon: 'mdi:email-alert',
+    };
+    return { component: 'sensor', objectId, config };
+  });
   return [
     ...sensors,
     ...dns,
+    ...dmarc,
     {
       component: 'binary_sensor', objectId: 'under_attack',
       // device_class safety: "on means unsafe", which is what an attack is.

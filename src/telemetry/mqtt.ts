@@ -93,7 +93,8 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
   const announce = (): void => {
     const model = `${get('board.profile')} (${get('role')})`;
     const domains = get('dnsrecords.watch') ? publicDomains(get('domains')) : [];
-    const input = { topics: tp!, hostname: get('hostname'), model, version: options.version ?? 'dev', dnsDomains: domains.length > 0 ? [get('hostname'), ...domains] : [] };
+    const input = { topics: tp!, hostname: get('hostname'), model, version: options.version ?? 'dev', dnsDomains: domains.length > 0 ? [get('hostname'), ...domains] : [],
+      dmarcDomains: get('dmarcreport.readIncoming') ? publicDomains(get('domains')) : [] };
     if (get('mqtt.discovery') === 'device') {
       outbox.volatile(tp!.deviceDiscovery, json(deviceDiscovery(input)), { qos: 1, retain: true });
       return;
@@ -221,6 +222,7 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
       ctx.bus.on('alert.raised', (a) => onAlert(t.alert, a.kind, a)),
       ctx.bus.on('alert.cleared', (a) => onAlert(t.alertCleared, a.reason, a)),
       ctx.bus.on('dns.checked', publishDns),
+      ctx.bus.on('dmarc.report', (p) => outbox.volatile(t.dmarc(p.domain), json(p), { qos: 1, retain: true })),
     ];
     timer = setInterval(publishMetrics, get('mqtt.metricsInterval') * 1000);
     timer.unref();

@@ -26,6 +26,8 @@ export interface Topics {
   readonly entityDiscoveryFilter: string;
   /** The DNS watch's state of one domain, JSON, retained. */
   dns(domain: string): string;
+  /** DMARC aggregate reports received about one domain: totals, JSON, retained. */
+  dmarc(domain: string): string;
 }
 
 /** MQTT topic level from a host name: dots and anything outside [A-Za-z0-9_-] become '_'. */
@@ -54,5 +56,6 @@ export function topics(prefix: string, discoveryPrefix: string, hostname: string
     deviceDiscovery: `${disc}/device/${node}/config`,
     entityDiscoveryFilter: `${disc}/+/${node}/+/config`,
     dns: (domain) => `${base}/dns/${nodeId(domain)}`,
+    dmarc: (domain) => `${base}/dmarc/${nodeId(domain)}`,
   };
 }

@@ -43,6 +43,9 @@ t.test('device discovery: one config with dev, o, availability and cmps; DNS sen
   t.same(cmps.filter(([id]) => id.startsWith('dns_')).map(([, c]) => c.name), ['DNS mx.yubin.test', `DNS ${DOMAIN}`], 'a DNS sensor for the board and per domain');
   t.match(config.cmps.dns_yubin_test, { p: 'sensor', state_topic: 'yubin/mx_yubin_test/dns/yubin_test', json_attributes_topic: 'yubin/mx_yubin_test/dns/yubin_test', value_template: '{{ value_json.state }}' });
 
+  t.match(config.cmps.dmarc_failed_yubin_test, { p: 'sensor', name: `DMARC failures ${DOMAIN}`, state_topic: 'yubin/mx_yubin_test/dmarc/yubin_test', value_template: '{{ value_json.failed }}', state_class: 'total_increasing' },
+    'a sensor per domain for mail claiming it that failed DMARC in the reports received');
+
   const cleared = await ha.waitFor((m) => m.topic === 'homeassistant/sensor/mx_yubin_test/queue_depth/config' && m.text === '', 5000, 'stale entity config removed');
   t.ok(cleared, 'the old per-entity config is removed (empty retained message)');
 
