@@ -1,6 +1,5 @@
 // The facts the DNS records come from, read from the running configuration and the DKIM keys the
 // board holds; and the SPF evaluation the check uses (mailauth's, with the configured resolver).
-import { spf } from 'mailauth';
 import type { Context } from '../context.ts';
 import { keysFor } from '../dkimsign/sign.ts';
 import { txtRecord } from '../dkimsign/keys.ts';
@@ -48,6 +47,8 @@ export function checkOptions(ctx: Pick<Context, 'store'>, dns: DnsResolver): Che
   return {
     blocklists: s['dnsrecords.blocklists'].length > 0 ? s['dnsrecords.blocklists'] : s['spam.dnsbl'],
     async spf(ip, domain) {
+      // mailauth (~30 MiB of RSS) is loaded with the first check, never on an idle board.
+      const { spf } = await import('mailauth');
       const res = await spf({ ip, sender: `postmaster@${domain}`, helo: s.hostname, mta: s.hostname, strict: true, maxElapsedTime: SPF_TIME_LIMIT_MS, resolver });
       return { result: res.status.result, comment: res.status.comment ?? '' };
     },
