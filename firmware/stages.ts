@@ -8,6 +8,7 @@ import { attachmentStage } from '../src/attachments/stage.ts';
 import { antivirusStage } from '../src/antivirus/stage.ts';
 import { spamStage } from '../src/spam/stage.ts';
 import { archiveStage } from '../src/archive/stage.ts';
+import { dmarcInboundStage } from '../src/dmarcreport/inbound.ts';
 
 export const stages: NamedStage[] = [
   // Sender authentication leaves its results in the memo; the spam score reads them there.
@@ -22,4 +23,6 @@ export const stages: NamedStage[] = [
   { name: 'dkimsign', phase: 'sign', run: dkimSignStage },
   // The archive copy is the message exactly as it leaves: every field the stages added, then the file.
   archiveStage,
+  // DMARC aggregate reports about our domains are read as they arrive (never refused for it).
+  { name: 'dmarc-reports-in', phase: 'record', run: dmarcInboundStage },
 ];

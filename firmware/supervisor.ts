@@ -40,6 +40,9 @@ import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
+import { createDnsWatch } from '../src/dnsrecords/watch.ts';
+import { applyTimeZone } from '../board/system/timezone.ts';
+import { createDmarcReportService } from '../src/dmarcreport/service.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -79,6 +82,8 @@ export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'co
   const own = options.log ? undefined : firmwareLogger(store, dataDir);
   const ctx = createContext(dataDir, store, options.log ?? own!.log);
   if (own) openLogs.set(ctx, own);
+  applyTimeZone(store.get('system.timeZone'));
+  store.onChange((keys) => { if (keys.includes('system.timeZone')) applyTimeZone(store.get('system.timeZone')); });
   const wasMode = await tightenSecretsDir(dataDir);
   if (wasMode !== undefined) ctx.log.log('warn', 'DATA/secrets was not private: made it 0700', { was: `0${wasMode.toString(8)}` });
   store.watch((err) => {
@@ -223,6 +228,8 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION }));
   const firewall = extensions.add('firewall', (c) => createFirewallService(c, options.firewall));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
+  extensions.add('dns-watch', (c) => createDnsWatch(c));
+  const dmarc = extensions.add('dmarc-reports', (c) => createDmarcReportService(c, { spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }, { version: VERSION }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
   const hooks: CommandHooks = {
     alerts,
@@ -230,6 +237,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     checks: senderAuthChecks(ctx),
     status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()),
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
+    sendDmarcReports: (now) => dmarc.sendDue(now),
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
   };

@@ -15,7 +15,7 @@ build_packages=(python3 make g++)
 # new peer needs: test/prepare/ finds what the sources run and fails when its package is missing.
 packages=(
   "${build_packages[@]}"
-  swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim
+  swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim python3-lxml
   fetchmail clamav-daemon openssl curl util-linux zip gpg gpg-agent qpdf
   testssl.sh
 )

@@ -26,6 +26,7 @@ export function terminalPrompt(): CommandEnv['prompt'] {
     stdin.resume();
     try {
       const r = await reader.read({ secret: options?.secret ?? false });
+      if ('line' in r && r.cancelled && options?.interruptible) return null;
       return 'line' in r ? r.line : null;
     } finally {
       if (tty) stdin.setRawMode(false);

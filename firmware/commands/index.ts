@@ -14,6 +14,8 @@ import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
 import { traceCommand } from './trace.ts';
+import { dnsCommand } from './dns.ts';
+import { setupCommand } from './setup.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -42,6 +44,7 @@ const helpCommand: Command = {
 export const commands: Command[] = [
   helpCommand,
   startCommand,
+  setupCommand,
   showCommand,
   setCommand,
   commitCommand,
@@ -63,6 +66,7 @@ export const commands: Command[] = [
   archiveCommand,
   quarantineCommand,
   dkimCommand,
+  dnsCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };

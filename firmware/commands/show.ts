@@ -4,6 +4,8 @@ import { positionals } from './options.ts';
 import { showConfig } from './config.ts';
 import { listUsers } from './accounts.ts';
 import { notAvailable } from './not-available.ts';
+import { showDns } from './dns.ts';
+import { formatSummaries } from '../../src/dmarcreport/inbound.ts';
 import type { Command, CommandEnv } from './types.ts';
 
 function showStatus(env: CommandEnv): Promise<void> | void {
@@ -58,6 +60,10 @@ export const showCommand: Command = {
     }, true),
     show('alerts', 'recent alerts and whether they were acknowledged', showAlerts, true),
     show('users', 'users and their addresses', listUsers),
+    show('dns', 'the DNS records each domain needs, checked against DNS', (env) => showDns(env, false)),
+    show('dmarc', 'DMARC aggregate reports received about the local domains: how much failed, from where', async (env) => {
+      env.out.write(await formatSummaries(env.ctx.dataDir, env.ctx.store.get('domains')));
+    }),
     show('firewall', 'the live nftables rules, OP25B counts and bans', async (env) => {
       if (!env.hooks.firewall) return notAvailable(env, 'show firewall');
       env.out.write(await env.hooks.firewall.status());

@@ -3,6 +3,7 @@
 // out and the commands that need it answer "not available".
 import type { Context } from '../../src/context.ts';
 import type { AlertEngine } from '../../src/alerts/engine.ts';
+import type { FeatureRecords } from '../../src/dnsrecords/facts.ts';
 
 export type Surface = 'cli' | 'console';
 
@@ -30,11 +31,19 @@ export interface CommandHooks {
   /** `shutdown` / `reboot`: stop the appliance (on the board: then power it off or reboot it).
    * Returns at once with what is going to happen; the stop itself follows. */
   shutdown?(how: 'poweroff' | 'reboot'): Promise<string> | string;
+  /** Send the DMARC aggregate reports of the finished days now (`now`: the clock to judge "finished" by). */
+  sendDmarcReports?(now?: number): Promise<number>;
+  /** The setup wizard's "restore a backup" choice (the backup feature brings it; absent: not offered). */
+  restoreBackup?(env: CommandEnv): Promise<void>;
+  /** Records of features that are on (MTA-STS, TLS-RPT) for `dns` / `show dns`. */
+  dnsFeatures?: FeatureRecords;
 }
 
 export interface PromptOptions {
   /** Do not echo what is typed (passwords, secrets). */
   secret?: boolean;
+  /** Ctrl-C cancels the prompt (null) instead of only clearing the line (the setup wizard). */
+  interruptible?: boolean;
 }
 
 export interface CommandEnv {

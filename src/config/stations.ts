@@ -24,6 +24,10 @@ import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
 import { settings as logSettings } from '../log/settings.ts';
 import { settings as traceSettings } from '../maillog/settings.ts';
+import { settings as dnsRecordSettings } from '../dnsrecords/settings.ts';
+import { settings as autoconfigSettings } from '../autoconfig/settings.ts';
+import { settings as systemSettings } from '../../board/system/settings.ts';
+import { settings as dmarcReportSettings } from '../dmarcreport/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -49,4 +53,8 @@ export const stationSettings = {
   ...archiveSettings,
   ...logSettings,
   ...traceSettings,
+  ...dnsRecordSettings,
+  ...autoconfigSettings,
+  ...systemSettings,
+  ...dmarcReportSettings,
 } satisfies Record<string, Setting<unknown>>;

@@ -45,7 +45,36 @@ export interface EventMap {
   'quarantine.released': { id: string; queueId: string };
   'quarantine.deleted': { id: string; queueId: string; why: 'admin' | 'expired' | 'full' };
   'attachment.blocked': { queueId: string; client: string; from: string; filename: string; reason: string; action: 'removed' | 'rejected' | 'quarantined' };
+  /** The DNS watch checked the published records (src/dnsrecords/watch.ts): the state per domain. */
+  'dns.checked': { checkedAt: string; domains: Array<{ domain: string; state: 'ok' | 'problem' | 'unknown'; problems: string[]; ready: boolean }> };
+  /** Records of a domain (or the board's own, under its host name) broke or got block-listed. */
+  'dns.broken': { domain: string; problems: string[] };
+  /** Every record of a domain is good again. */
+  'dns.fixed': { domain: string };
+  /** Sender authentication evaluated DMARC for a domain that asks for aggregate reports (src/dmarcreport/). */
+  'dmarc.evaluated': DmarcEvaluated;
+  /** An aggregate report about one of our domains arrived and was read (src/dmarcreport/inbound.ts). */
+  'dmarc.report': { domain: string; reporter: string; messages: number; failed: number };
   'spam.detected': { queueId: string; client: string; from: string; score: number; action: 'tag' | 'quarantine' | 'reject' };
+}
+
+/** One message's DMARC evaluation, as an aggregate report row needs it (RFC 9990 §2.1). */
+export interface DmarcEvaluated {
+  /** ms since the epoch. */
+  at: number;
+  sourceIp: string;
+  headerFrom: string;
+  envelopeFrom: string;
+  envelopeTo: string;
+  policyDomain: string;
+  published: { p: string; sp?: string; np?: string; adkim: 'r' | 's'; aspf: 'r' | 's'; fo?: string; testing: 'y' | 'n' };
+  rua: string[];
+  /** What was done: none, pass (passed an enforcing policy), quarantine, reject. */
+  disposition: 'none' | 'pass' | 'quarantine' | 'reject';
+  dkimAligned: boolean;
+  spfAligned: boolean;
+  dkim: Array<{ domain: string; selector: string; result: string }>;
+  spf: { domain: string; result: string } | null;
 }
 
 export type EventName = keyof EventMap;

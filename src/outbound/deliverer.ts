@@ -60,9 +60,7 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
     }
     const smarthost = key === 'relay.smarthost';
     const user = smarthost ? store.get('relay.smarthostUser') : '';
-    const tlsSetting = smarthost ? store.get('relay.smarthostTls') : 'opportunistic';
-    // With AUTH the password must travel encrypted: opportunistic becomes required.
-    const tls: TlsMode = tlsSetting === 'implicit' ? 'implicit' : tlsSetting === 'starttls' || user ? 'required' : 'opportunistic';
+    const tls = relayTls(smarthost ? store.get('relay.smarthostTls') : 'opportunistic', user);
     return {
       kind: 'go',
       destination: {
@@ -137,6 +135,11 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
       },
     },
   };
+}
+
+/** The TLS a relay hop gets: with AUTH the password must travel encrypted, so opportunistic becomes required. */
+export function relayTls(setting: 'opportunistic' | 'starttls' | 'implicit', user: string): TlsMode {
+  return setting === 'implicit' ? 'implicit' : setting === 'starttls' || user ? 'required' : 'opportunistic';
 }
 
 /** "host", "host:port", "[v6]", "[v6]:port" → parts; a missing port is `defaultPort`. */

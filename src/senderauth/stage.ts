@@ -10,7 +10,7 @@ import { HeaderError } from '../mime/header-block.ts';
 import { headerTooLarge } from '../mime/limits.ts';
 import { mimeLimits } from '../inspect/limits.ts';
 import type { AuthResults } from './verify.ts';
-import { AUTH_RESULTS, summarize } from './facts.ts';
+import { AUTH_RESULTS, dmarcRow, summarize } from './facts.ts';
 
 export const senderAuthStage: Stage = async (message, context) => {
   const { store } = context;
@@ -49,6 +49,8 @@ export const senderAuthStage: Stage = async (message, context) => {
   }
   message.memo?.set(AUTH_RESULTS, summarize(results));
   const verdict = decide(results, policyFrom(store));
+  const row = dmarcRow(results, message, verdict.action);
+  if (row) context.bus.emit('dmarc.evaluated', row);
   if (verdict.action === 'accept') {
     const out = `${message.path}.auth`;
     const removed = await stripForgedResults(message.path, out, store.get('hostname'), message.head, store.get('mime.maxHeaderBytes'));
