@@ -18,7 +18,8 @@ import { Spool } from '../src/spool/spool.ts';
 import type { Qmgr } from '../src/qmgr/qmgr.ts';
 import { createQueueStation } from './queue-station.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
-import { loadCertificate, type TlsFiles } from '../src/tls/certificate.ts';
+import type { TlsFiles } from '../src/tls/certificate.ts';
+import { CertificateStore, servingCertificate } from '../src/tls/store.ts';
 import { stages } from '../src/pipeline/stages.ts';
 import { createPop3Service, type Pop3Service } from '../src/pop3d/server.ts';
 import { quarantineHook } from '../src/quarantine/store.ts';
@@ -35,6 +36,9 @@ import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
+import { createWebService, type WebService } from '../src/web/service.ts';
+import { createAcmeService, type AcmeService } from '../src/acme/service.ts';
+import { attachPolicyRoute } from '../src/mtasts/inbound.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -104,7 +108,10 @@ export function createWatchers(ctx: Context): Watchers {
 // --- the mail core: spool → queue manager → delivery agents; listeners last ----------------------
 
 export interface MailStations {
+  /** The certificate every TLS listener serves right now (a live view of `certificates`). */
   tls: TlsFiles;
+  /** Where a new certificate (ACME) is put so every listener serves it from the next handshake. */
+  certificates: CertificateStore;
   spool: Spool;
   qmgr: Qmgr;
   hold: HoldService;
@@ -120,13 +127,25 @@ export interface MailStations {
 
 export async function createMailStations(ctx: Context, options: Pick<FirmwareOptions, 'ephemeralPorts'> = {}): Promise<MailStations> {
   const { store } = ctx;
-  const tls = await loadCertificate(ctx.dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
+  const serving = await servingCertificate(ctx.dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
+  const certificates = new CertificateStore(serving.files, serving.source);
+  if (serving.source !== 'self-signed') ctx.log.log('info', 'serving certificate', { source: serving.source, names: certificates.current.names, notAfter: certificates.current.notAfter.toISOString() });
+  // Listeners read key and cert when they start; a later certificate reaches them through `certificates`.
+  const tls: TlsFiles = {
+    get key() {
+      return certificates.current.key;
+    },
+    get cert() {
+      return certificates.current.cert;
+    },
+  };
   const spool = new Spool(ctx.dataDir);
   const qmgr = createQueueStation(ctx, spool);
   const hold = createHoldService({ ctx, spool, qmgr });
   const throttle = new LoginThrottle();
   const smtp = createSmtpService(ctx, {
     tls,
+    certificates,
     throttle,
     spool,
     stages,
@@ -139,10 +158,11 @@ export async function createMailStations(ctx: Context, options: Pick<FirmwareOpt
     },
     ephemeralPorts: options.ephemeralPorts ?? false,
   });
-  const pop3 = createPop3Service(ctx, { tls, throttle, ephemeralPorts: options.ephemeralPorts ?? false });
+  const pop3 = createPop3Service(ctx, { tls, certificates, throttle, ephemeralPorts: options.ephemeralPorts ?? false });
   const started: Service[] = [];
   return {
     tls,
+    certificates,
     spool,
     qmgr,
     hold,
@@ -187,11 +207,14 @@ export interface Addons {
   extensions: Extensions;
   mqtt: MqttService;
   firewall: FirewallService;
+  /** The web listener (ACME HTTP-01, MTA-STS policy): open only while a route needs it. */
+  web: WebService;
+  acme: AcmeService;
   /** What the console's commands borrow from the running firmware. */
   hooks: CommandHooks;
 }
 
-export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff'> = {}): Addons {
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff' | 'ephemeralPorts'> = {}): Addons {
   const { alerts, metrics } = watchers;
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
@@ -200,6 +223,9 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   const firewall = extensions.add('firewall', (c) => createFirewallService(c));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
+  const web = extensions.add('web', (c) => createWebService(c, { certificates: mail.certificates, ephemeralPorts: options.ephemeralPorts ?? false }));
+  attachPolicyRoute(ctx, web);
+  const acme = extensions.add('acme', (c) => createAcmeService(c, { certificates: mail.certificates, web }));
   const hooks: CommandHooks = {
     alerts,
     firewall,
@@ -209,7 +235,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
   };
-  return { extensions, mqtt, firewall, hooks };
+  return { extensions, mqtt, firewall, web, acme, hooks };
 }
 
 // --- start and stop ------------------------------------------------------------------------------

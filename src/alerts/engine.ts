@@ -129,6 +129,18 @@ export const RULES: readonly BoundRule[] = [
     limit: () => once,
     text: (src, _n, _w, p) => `config file ${src} changed but cannot be used (the running settings stay): ${p.error.replaceAll(`${src}: `, '').replace(/\s*\n\s*/g, ' ')}`,
   }),
+  rule({
+    event: 'certificate.failed', kind: 'certificate', severity: 'warning',
+    source: () => 'acme',
+    limit: () => once,
+    text: (_src, n, _w, p) => `certificate for ${p.names.join(', ')} could not be obtained (${n} ${n === 1 ? 'try' : 'tries'}; next at ${new Date(p.retryAt).toISOString()}): ${p.reason}`,
+  }),
+  rule({
+    event: 'certificate.expiring', kind: 'certificate-expiry', severity: 'critical',
+    source: () => 'acme',
+    limit: () => once,
+    text: (_src, _n, _w, p) => `the certificate for ${p.names.join(', ')} expires in ${p.daysLeft} days (${p.notAfter}) and renewal has not succeeded`,
+  }),
 ];
 
 export type AlertState = 'active' | ClearReason;
@@ -282,6 +294,13 @@ export function createAlertEngine(ctx: Context, options: AlertEngineOptions = {}
       detach.push(ctx.bus.on('service.up', ({ service }) => {
         const open = latched.get(keyOf('service-down', service));
         if (open) clear(open, 'resolved');
+      }));
+      // So does a certificate issued after failed or late renewals.
+      detach.push(ctx.bus.on('certificate.issued', () => {
+        for (const kind of ['certificate', 'certificate-expiry'] as const) {
+          const open = latched.get(keyOf(kind, 'acme'));
+          if (open) clear(open, 'resolved');
+        }
       }));
     },
     async stop() {

@@ -14,6 +14,8 @@ export const ALERT_KINDS = [
   'service-down',
   'internal-error',
   'config-invalid',
+  'certificate',
+  'certificate-expiry',
 ] as const;
 
 export type AlertKind = (typeof ALERT_KINDS)[number];

@@ -22,6 +22,11 @@ import { settings as outboundSettings } from '../outbound/settings.ts';
 import { settings as bounceSettings } from '../bounce/settings.ts';
 import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
+import { settings as webSettings } from '../web/settings.ts';
+import { settings as tlsSettings } from '../tls/settings.ts';
+import { settings as acmeSettings } from '../acme/settings.ts';
+import { settings as mtastsSettings } from '../mtasts/settings.ts';
+import { settings as tlsrptSettings } from '../tlsrpt/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -45,4 +50,9 @@ export const stationSettings = {
   ...bounceSettings,
   ...holdSettings,
   ...archiveSettings,
+  ...webSettings,
+  ...tlsSettings,
+  ...acmeSettings,
+  ...mtastsSettings,
+  ...tlsrptSettings,
 } satisfies Record<string, Setting<unknown>>;
