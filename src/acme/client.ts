@@ -194,7 +194,7 @@ function explain(err: Error): AcmeError {
   if (code && /^(ECONNREFUSED|ENOTFOUND|EAI_AGAIN|ECONNRESET|ETIMEDOUT|ECONNABORTED|EHOSTUNREACH|ENETUNREACH|ERR_TLS|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO|CERT_)/.test(code)) {
     return new AcmeError(`cannot reach the ACME directory: ${code} ${err.message}`, 'unreachable');
   }
-  if (/Unable to locate API resource|returned no data|Unexpected token|is not valid JSON|Cannot read prop|undefined/.test(err.message)) {
+  if (/Unable to locate API resource|returned no data|Failed to get nonce|Unexpected token|is not valid JSON|Cannot read prop|undefined/.test(err.message)) {
     return new AcmeError(`the ACME server answered garbage: ${err.message}`, 'garbage');
   }
   return new AcmeError(err.message, 'refused');

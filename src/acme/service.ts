@@ -12,7 +12,8 @@ import { checkPair, type CertificateStore } from '../tls/store.ts';
 import { loadCertificate } from '../tls/certificate.ts';
 import { trustedRoots } from '../tls/trust.ts';
 import { AcmeStorage, type AcmeState } from './storage.ts';
-import { certificateNames, covers } from './names.ts';
+import { covers } from './names.ts';
+import { issueCertificate, wantedNames } from './issue.ts';
 import { backoffMs, nextOrder } from './schedule.ts';
 import type { AcmeError, ChallengeSolver } from './client.ts';
 import { httpChallenges, alpnChallenges, type HttpChallenges } from './challenges.ts';
@@ -33,14 +34,9 @@ export interface AcmeService extends Service {
 export interface AcmeDeps {
   certificates: CertificateStore;
   web: WebService;
-  /** The solver for acme.challenge dns-01 (src/acme/dns01.ts); none: dns-01 only from the console. */
-  dnsSolver?: (ctx: Context) => ChallengeSolver | null;
 }
 
-export function wantedNames(ctx: Context): { names: string[]; skipped: string[] } {
-  const s = ctx.store.settings;
-  return certificateNames({ hostname: s.hostname, domains: s.domains, mtastsMode: s['mtasts.mode'], extra: s['acme.names'] });
-}
+export { wantedNames };
 
 export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
   const storage = new AcmeStorage(ctx.dataDir);
@@ -70,7 +66,8 @@ export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
       alpn ??= alpnChallenges(deps.web, alpnCertificate);
       return alpn;
     }
-    const dns = deps.dnsSolver?.(ctx) ?? null;
+    const { rfc2136Solver } = await import('./dns01.ts');
+    const dns = rfc2136Solver(ctx);
     if (!dns) throw new Error('dns-01 without acme.dnsServer cannot run unattended: run `yubin acme renew` at the console, publish the TXT records it prints, and it completes the order');
     return dns;
   }
@@ -130,49 +127,29 @@ export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
   }
 
   async function order(why: string): Promise<void> {
-    const { names, skipped } = wantedNames(ctx);
     const s = settings();
     const state = await storage.state();
     const renewal = deps.certificates.current.source === 'acme';
-    let step = 'start';
+    const progress = { step: 'start' };
+    const { names } = wantedNames(ctx);
     try {
-      if (names.length === 0) throw new Error(`no public name to certify (${skipped.join(', ')} cannot have a public certificate): set hostname to the board's name in DNS`);
-      if (skipped.length > 0) ctx.log.log('warn', 'acme: names left off the certificate (not public)', { skipped });
-      ctx.log.log('info', 'acme: ordering a certificate', { names, why, directory: s['acme.directory'], challenge: s['acme.challenge'] });
-      const { order: place, newAccountKey } = await import('./client.ts');
-      const accountKey = await storage.accountKey(newAccountKey);
-      const accountUrl = await storage.accountUrl(s['acme.directory']);
-      const issued = await place({
-        directory: s['acme.directory'],
-        accountKey,
-        accountUrl,
-        email: s['acme.email'],
-        names,
-        keyType: s['acme.keyType'],
-        solver: await solver(),
-        roots: trustedRoots(s['tls.extraRoots']),
-      }, (what) => (step = what));
-      if (issued.accountUrl !== accountUrl) await storage.saveAccountUrl(s['acme.directory'], issued.accountUrl);
-      step = 'install';
-      const facts = checkPair(issued);
-      if (!covers(facts.names, names)) throw new Error(`the CA issued a certificate for ${facts.names.join(', ')}, not for every name asked (${names.join(', ')})`);
-      await storage.saveLive(issued);
-      deps.certificates.replace(issued, 'acme');
-      await storage.saveState({ failures: 0, lastAttempt: Date.now(), lastResult: 'issued', serial: facts.serial });
+      const issued = await issueCertificate(ctx, storage, await solver(), why, progress);
+      deps.certificates.replace(issued.files, 'acme');
+      const facts = issued.facts;
       ctx.log.log('info', renewal ? 'acme: certificate renewed; every TLS listener serves it from the next handshake' : 'acme: certificate issued; every TLS listener serves it from the next handshake', {
         names: facts.names, serial: facts.serial, notAfter: facts.notAfter.toISOString(), issuer: facts.issuer,
       });
       ctx.bus.emit('certificate.issued', { names: facts.names, notAfter: facts.notAfter.toISOString(), serial: facts.serial, renewal });
     } catch (err) {
       const e = err as AcmeError;
-      // The CA forgot the account (another CA at the same URL, a reset staging CA): register anew next time.
-      if (/accountDoesNotExist/.test(e.message)) await storage.forgetAccountUrl(s['acme.directory']).catch(() => undefined);
       const failures = state.failures + 1;
       const retryAt = Date.now() + backoffMs(failures, e.retryAfterMs);
       const next: AcmeState = { ...state, failures, lastAttempt: Date.now(), lastResult: 'failed', lastError: e.message, nextAttempt: retryAt };
       await storage.saveState(next).catch(() => undefined);
+      // The CA forgot the account (a reset staging CA): register anew next time.
+      if (/accountDoesNotExist/.test(e.message)) await storage.forgetAccountUrl(s['acme.directory']).catch(() => undefined);
       ctx.log.log('error', 'acme: certificate order failed; the current certificate stays', {
-        step, kind: e.kind ?? 'error', error: e.message, failures, retryAt: new Date(retryAt).toISOString(), serving: deps.certificates.current.source,
+        step: progress.step, kind: e.kind ?? 'error', error: e.message, failures, retryAt: new Date(retryAt).toISOString(), serving: deps.certificates.current.source,
       });
       ctx.bus.emit('certificate.failed', { names, reason: e.message, failures, retryAt });
     }
@@ -202,7 +179,11 @@ export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
       await run('asked for by the admin');
     } else if (request?.action === 'revoke') {
       ctx.log.log('info', 'acme: revocation asked for (yubin acme revoke)');
-      await revokeNow().catch((err: Error) => ctx.log.log('error', 'acme: revocation failed', { error: err.message }));
+      await revokeNow().catch(async (err: Error) => {
+        ctx.log.log('error', 'acme: revocation failed; the certificate stays', { error: err.message });
+        const state = await storage.state();
+        await storage.saveState({ ...state, lastAttempt: Date.now(), lastResult: 'failed', lastError: `revocation failed: ${err.message}` });
+      });
     }
     await adoptLive();
   }

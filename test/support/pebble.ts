@@ -30,6 +30,8 @@ export interface Pebble {
   directory: string;
   /** PEM file of the certificate pebble's own HTTPS listener uses (trust it: tls.extraRoots). */
   serverCaFile: string;
+  /** Its key (a stand-in server in front of pebble can use the same certificate). */
+  serverKeyFile: string;
   /** pebble-challtestsrv's DNS server, host:port. */
   dns: string;
   /** The issuing root of this pebble run (it changes every start), PEM. */
@@ -119,6 +121,7 @@ export async function startPebble(t: TestTap, options: PebbleOptions): Promise<P
   return {
     directory,
     serverCaFile,
+    serverKeyFile: serverKey,
     dns: `127.0.0.1:${dnsPort}`,
     async root() {
       const r = await get(`${management}/roots/0`, ca);
