@@ -16,5 +16,7 @@ export const settings = {
     'Honour the MTA-STS policies of the domains mail is sent to: enforce delivers only to a listed MX with a valid certificate over TLS, else defers (4.7.5); testing delivers anyway and reports. Off: STARTTLS stays opportunistic (outbound.tlsRequiredDomains still holds).'),
   'mtasts.skipDomains': setting(list(domain), [], 'live',
     'Destination domains whose MTA-STS policy is not looked up or applied (an override when a partner\'s policy is broken and mail must go).'),
+  'mtasts.policyPort': setting(int(1, 65535), 443, 'live',
+    'TCP port of the policy hosts (mta-sts.DOMAIN) of other domains: 443 (RFC 8461 §3.3); tests point it at their own policy server.'),
   'mtasts.fetchTimeout': setting(int(1, 120), 20, 'live', 'Seconds to fetch one policy over HTTPS (headers and body).'),
 } satisfies Record<string, Setting<unknown>>;
