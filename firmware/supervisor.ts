@@ -249,6 +249,8 @@ export interface Firmware {
   alerts: AlertEngine;
   extensions: Extensions;
   hooks: CommandHooks;
+  /** The web listener (its ports while open). */
+  web: WebService;
   ports(): Record<string, number>;
   stop(): Promise<void>;
 }
@@ -289,6 +291,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
     alerts: watchers.alerts,
     extensions,
     hooks: addons.hooks,
+    web: addons.web,
     ports: () => mail.ports(),
     stop() {
       stopping ??= (async () => {

@@ -10,6 +10,7 @@ import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
 import { acmeCommand } from './acme.ts';
+import { mtastsCommand } from './mtasts.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -57,6 +58,7 @@ export const commands: Command[] = [
   quarantineCommand,
   dkimCommand,
   acmeCommand,
+  mtastsCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };
