@@ -16,7 +16,9 @@ import { stderrLogger, type Context, type Logger, type Service } from '../src/co
 import { createContext } from './context.ts';
 import { Spool } from '../src/spool/spool.ts';
 import type { Qmgr } from '../src/qmgr/qmgr.ts';
-import { createQueueStation } from './queue-station.ts';
+import { createQueueStation, tlsReportRecorder } from './queue-station.ts';
+import type { TlsReportRecorder } from '../src/tlsrpt/recorder.ts';
+import { createTlsReportService } from '../src/tlsrpt/service.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
 import type { TlsFiles } from '../src/tls/certificate.ts';
 import { CertificateStore, servingCertificate } from '../src/tls/store.ts';
@@ -112,6 +114,8 @@ export interface MailStations {
   tls: TlsFiles;
   /** Where a new certificate (ACME) is put so every listener serves it from the next handshake. */
   certificates: CertificateStore;
+  /** Outbound TLS outcomes per domain and day, for the TLS-RPT reports. */
+  recorder: TlsReportRecorder;
   spool: Spool;
   qmgr: Qmgr;
   hold: HoldService;
@@ -140,7 +144,8 @@ export async function createMailStations(ctx: Context, options: Pick<FirmwareOpt
     },
   };
   const spool = new Spool(ctx.dataDir);
-  const qmgr = createQueueStation(ctx, spool);
+  const recorder = tlsReportRecorder(ctx);
+  const qmgr = createQueueStation(ctx, spool, { recorder });
   const hold = createHoldService({ ctx, spool, qmgr });
   const throttle = new LoginThrottle();
   const smtp = createSmtpService(ctx, {
@@ -163,6 +168,7 @@ export async function createMailStations(ctx: Context, options: Pick<FirmwareOpt
   return {
     tls,
     certificates,
+    recorder,
     spool,
     qmgr,
     hold,
@@ -226,6 +232,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   const web = extensions.add('web', (c) => createWebService(c, { certificates: mail.certificates, ephemeralPorts: options.ephemeralPorts ?? false }));
   attachPolicyRoute(ctx, web);
   const acme = extensions.add('acme', (c) => createAcmeService(c, { certificates: mail.certificates, web }));
+  extensions.add('tlsrpt', (c) => createTlsReportService({ ctx: c, recorder: mail.recorder, spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }));
   const hooks: CommandHooks = {
     alerts,
     firewall,

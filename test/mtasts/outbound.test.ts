@@ -4,17 +4,11 @@
 // (smtp-server) that offers no STARTTLS. enforce never sends in the clear nor to an unlisted or
 // unauthenticated MX; testing and none deliver; bad policies are logged and fail open.
 import t, { type Test } from 'tap';
-import { createServer, type Server } from 'node:https';
-import { createSecureContext } from 'node:tls';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { startDnsServer, type Zone } from '../support/dns-server.ts';
-import { makeTestCa, type Leaf } from '../support/test-ca.ts';
-import { tempDir, seed } from '../support/firmware.ts';
+import { makeTestCa } from '../support/test-ca.ts';
 import { commonFreePort, makeContext, startPeer, startStation, queueMessage, waitFor, mailboxOf, type Station } from '../outbound/fixtures/harness.ts';
-import { startFirmware } from '../../firmware/supervisor.ts';
 import type { Context } from '../../src/context.ts';
+import { policyServer, policyText, yubinPeer, type PolicyAnswer } from './fixtures.ts';
 
 const POLICY = '127.0.0.40';
 const GOOD = '127.0.0.41';
@@ -22,14 +16,7 @@ const PLAIN = '127.0.0.42';
 const WRONGNAME = '127.0.0.43';
 const EXPIRED = '127.0.0.44';
 
-interface PolicyAnswer {
-  status?: number;
-  type?: string;
-  body: string;
-  headers?: Record<string, string>;
-}
-
-const policy = (mode: string, mx: string[], maxAge = 86400) => ['version: STSv1', `mode: ${mode}`, ...mx.map((m) => `mx: ${m}`), `max_age: ${maxAge}`, ''].join('\r\n');
+const policy = policyText;
 
 /** Domains of the test and what their policy host answers. */
 const answers: Record<string, PolicyAnswer> = {
@@ -65,41 +52,6 @@ function zone(): Zone {
   return z;
 }
 
-async function policyServer(t: Test, certs: { normal: Leaf; expired: Leaf }): Promise<{ port: number; server: Server }> {
-  const normal = createSecureContext({ cert: certs.normal.cert, key: certs.normal.key });
-  const expired = createSecureContext({ cert: certs.expired.cert, key: certs.expired.key });
-  const server = createServer({
-    cert: certs.normal.cert,
-    key: certs.normal.key,
-    SNICallback: (name, cb) => cb(null, name === 'mta-sts.badcert.test' ? expired : normal),
-  }, (req, res) => {
-    const domain = String(req.headers.host ?? '').replace(/^mta-sts\./, '').replace(/:\d+$/, '');
-    const a = answers[domain];
-    if (!a || req.url !== '/.well-known/mta-sts.txt') {
-      res.writeHead(404);
-      return res.end();
-    }
-    res.writeHead(a.status ?? 200, { 'Content-Type': a.type ?? 'text/plain', ...a.headers });
-    res.end(a.body);
-  });
-  await new Promise<void>((r) => server.listen(0, POLICY, () => r()));
-  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
-  return { port: (server.address() as AddressInfo).port, server };
-}
-
-/** A second Yubin as the receiving MX, serving `leaf` on port 25 (the test's outbound port). */
-async function yubinPeer(t: Test, host: string, port: number, leaf: Leaf): Promise<{ received(): Promise<number> }> {
-  const dataDir = await tempDir(t, 'yubin-peer-');
-  await seed(dataDir, {
-    hostname: `peer-${host}.test`, domains: Object.keys(answers), 'listen.address': host, 'smtp.port': port,
-    'smtp.submissionPort': 0, 'smtp.smtpsPort': 0, 'pop3.port': 0, 'pop3.tlsPort': 0, 'web.port': 0, 'web.tlsPort': 0,
-    'tls.cert': leaf.certFile, 'tls.key': leaf.keyFile, 'smtp.greetingDelay': 0, trustedNetworks: ['127.0.0.0/8'],
-  }, [{ name: 'bob', password: 'bob-password-1' }]);
-  const fw = await startFirmware({ dataDir, log: { log: () => undefined } });
-  t.teardown(() => fw.stop());
-  return { received: () => readdir(join(dataDir, 'mail', 'bob', 'new')).then((f) => f.length, () => 0) };
-}
-
 interface Setup extends Station {
   lines: string[];
   good: { received(): Promise<number> };
@@ -118,21 +70,22 @@ async function setup(t: Test, extra: Record<string, string> = {}): Promise<Setup
     ca.issue(['mx.expired.test'], { notBefore: new Date(Date.now() - 10 * 86_400_000), notAfter: new Date(Date.now() - 86_400_000) }),
   ]);
   const dns = await startDnsServer(t, zone());
-  const web = await policyServer(t, { normal, expired: expiredPolicy });
+  const policyPort = await policyServer(t, POLICY, answers, { normal, byName: { 'mta-sts.badcert.test': expiredPolicy } });
   const port = await commonFreePort([GOOD, PLAIN, WRONGNAME, EXPIRED]);
   const base = await makeContext(t, {
     hostname: 'yubin.office.test', domains: 'office.test',
     'dns.servers': dns.address, 'dns.timeoutMs': '1000',
     'outbound.port': String(port), 'outbound.connectTimeoutMs': '3000',
-    'tls.extraRoots': ca.rootFile, 'mtasts.policyPort': String(web.port), 'mtasts.fetchTimeout': '5',
+    'tls.extraRoots': ca.rootFile, 'mtasts.policyPort': String(policyPort), 'mtasts.fetchTimeout': '5',
     ...extra,
   });
   const lines: string[] = [];
   const ctx: Context = { ...base, log: { log: (level, message, fields) => lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`) } };
   await ctx.users.add('alice', 'correct horse battery');
-  const good = await yubinPeer(t, GOOD, port, goodMx);
-  await yubinPeer(t, WRONGNAME, port, wrongMx);
-  await yubinPeer(t, EXPIRED, port, expiredMx);
+  const domains = Object.keys(answers);
+  const good = await yubinPeer(t, GOOD, port, goodMx, domains);
+  await yubinPeer(t, WRONGNAME, port, wrongMx, domains);
+  await yubinPeer(t, EXPIRED, port, expiredMx, domains);
   const plain = await startPeer(t, PLAIN, port, { noTls: true });
   const station = await startStation(t, ctx);
   t.teardown(() => {
