@@ -6,7 +6,7 @@
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Context } from '../context.ts';
 import type { WebService } from '../web/service.ts';
-import type { ChallengeSolver } from './client.ts';
+import type { ChallengeSolver } from './types.ts';
 
 const PREFIX = '/.well-known/acme-challenge/';
 
@@ -47,13 +47,13 @@ export function httpChallenges(ctx: Context, web: WebService): HttpChallenges {
   };
 }
 
-export function alpnChallenges(web: WebService, certificateFor: (authz: Parameters<ChallengeSolver['prepare']>[3], keyAuthorization: string) => Promise<{ key: Buffer; cert: Buffer }>): ChallengeSolver {
+export function alpnChallenges(web: WebService): ChallengeSolver {
   const pending = new Map<string, SecureContext>();
   return {
     type: 'tls-alpn-01',
-    async prepare(name, _challenge, keyAuthorization, authz) {
-      const files = await certificateFor(authz, keyAuthorization);
-      pending.set(name, createSecureContext({ key: files.key, cert: files.cert }));
+    async prepare(name, _challenge, _keyAuthorization, _authz, alpn) {
+      if (!alpn) throw new Error('tls-alpn-01: no challenge certificate was made');
+      pending.set(name, createSecureContext({ key: alpn.key, cert: alpn.cert }));
       await web.setAlpnResponder((serverName) => pending.get(serverName));
       if (web.ports().https === undefined) throw new Error('tls-alpn-01 needs the web listener on web.tlsPort, and it is not listening (web.tlsPort 0?)');
     },

@@ -5,13 +5,10 @@
 // the CA's problem document (type, detail) when there is one, "answered garbage" when there is
 // none. Loaded only when an order is due: acme-client brings axios, node-forge and @peculiar/x509.
 import { createRequire } from 'node:module';
-import { Agent } from 'node:https';
 import type * as AcmeClient from 'acme-client';
 import type { Authorization } from 'acme-client';
-
-/** A challenge object as the CA sent it (RFC 8555 §8). */
-type Challenge = Authorization['challenges'][number];
 import type { TlsFiles } from '../tls/certificate.ts';
+import { AcmeError, type ChallengeSolver, type Issued, type OrderOptions } from './types.ts';
 
 // Required, as nodemailer is in src/outbound/transaction.ts: acme-client is CommonJS.
 const acme = createRequire(import.meta.url)('acme-client') as typeof AcmeClient;
@@ -66,48 +63,10 @@ function retryAfter(value: unknown): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
 }
 
-/** A failed ACME step: what to log and put in the alert, and what the CA asked for. */
-export type AcmeErrorKind = 'rate-limited' | 'challenge' | 'garbage' | 'unreachable' | 'refused';
-
-export class AcmeError extends Error {
-  override readonly name = 'AcmeError';
-  readonly kind: AcmeErrorKind;
-  readonly retryAfterMs: number | undefined;
-  constructor(message: string, kind: AcmeErrorKind, retryAfterMs?: number) {
-    super(message);
-    this.kind = kind;
-    this.retryAfterMs = retryAfterMs;
-  }
-}
-
-export type ChallengeType = 'http-01' | 'tls-alpn-01' | 'dns-01';
-
-/** Makes a challenge answerable, and takes it down again (RFC 8555 §8). */
-export type { Challenge };
-
-export interface ChallengeSolver {
-  readonly type: ChallengeType;
-  prepare(name: string, challenge: Challenge, keyAuthorization: string, authz: Authorization): Promise<void>;
-  cleanup(name: string, challenge: Challenge, keyAuthorization: string): Promise<void>;
-}
-
-export interface OrderOptions {
-  directory: string;
-  accountKey: Buffer;
-  accountUrl: string | undefined;
-  email: string;
-  names: readonly string[];
-  keyType: 'rsa2048' | 'ecdsa-p256';
-  solver: ChallengeSolver;
-  /** `ca` for the requests: Node's roots plus tls.extraRoots. */
-  roots: string[];
-}
-
-export interface Issued extends TlsFiles {
-  accountUrl: string;
-}
+export { AcmeError, type AcmeErrorKind, type Challenge, type ChallengeSolver, type ChallengeType, type Issued, type OrderOptions } from './types.ts';
 
 function configure(roots: string[]): void {
+  const { Agent } = process.getBuiltinModule('node:https');
   acme.axios.defaults.httpsAgent = new Agent({ ca: roots, keepAlive: false });
   lastProblem = null;
 }
@@ -121,11 +80,6 @@ function client(o: Pick<OrderOptions, 'directory' | 'accountKey' | 'accountUrl'>
     backoffMin: 1000,
     backoffMax: 10_000,
   });
-}
-
-/** An account key of the kind acme-client signs with. */
-export function newAccountKey(): Promise<Buffer> {
-  return acme.crypto.createPrivateEcdsaKey('P-256');
 }
 
 /** Place an order for `names`, answer its challenges with `solver`, and return the chain and key. */
@@ -149,7 +103,8 @@ export async function order(o: OrderOptions, step: (what: string) => void = () =
       if (!challenge) throw new AcmeError(`the CA offers no ${o.solver.type} challenge for ${name} (it offers ${authz.challenges.map((ch) => ch.type).join(', ')})`, 'refused');
       const keyAuthorization = await c.getChallengeKeyAuthorization(challenge);
       step(`challenge ${name}`);
-      await o.solver.prepare(name, challenge, keyAuthorization, authz);
+      const alpn = o.solver.type === 'tls-alpn-01' ? await alpnCertificate(authz, keyAuthorization) : undefined;
+      await o.solver.prepare(name, challenge, keyAuthorization, authz, alpn);
       try {
         await c.completeChallenge(challenge);
         await c.waitForValidStatus(challenge).catch((err: Error) => {

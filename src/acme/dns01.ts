@@ -6,7 +6,7 @@
 import type { Context } from '../context.ts';
 import { resolverFromSettings, DnsError } from '../dns/resolver.ts';
 import { splitHostPort } from '../outbound/deliverer.ts';
-import type { ChallengeSolver } from './client.ts';
+import type { ChallengeSolver } from './types.ts';
 import { updateTxt, type UpdateServer } from './rfc2136.ts';
 
 const CHECK_EVERY_MS = 2000;

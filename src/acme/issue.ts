@@ -7,7 +7,7 @@ import { trustedRoots } from '../tls/trust.ts';
 import type { TlsFiles } from '../tls/certificate.ts';
 import type { AcmeStorage } from './storage.ts';
 import { certificateNames, covers } from './names.ts';
-import type { ChallengeSolver } from './client.ts';
+import { newAccountKey, type ChallengeSolver, type Issued, type OrderOptions } from './types.ts';
 
 export function wantedNames(ctx: Context): { names: string[]; skipped: string[] } {
   const s = ctx.store.settings;
@@ -15,14 +15,17 @@ export function wantedNames(ctx: Context): { names: string[]; skipped: string[] 
 }
 
 /** Order a certificate for the wanted names, check it, and store it durably with the state. */
-export async function issueCertificate(ctx: Context, storage: AcmeStorage, solver: ChallengeSolver, why: string, progress: { step: string }): Promise<{ files: TlsFiles; facts: CertificateFacts }> {
+/** Places the order: in a child process from the firmware (src/acme/worker.ts), in this one from the CLI. */
+export type Placer = (o: OrderOptions, step: (what: string) => void) => Promise<Issued>;
+
+export async function issueCertificate(ctx: Context, storage: AcmeStorage, solver: ChallengeSolver, why: string, progress: { step: string }, place?: Placer): Promise<{ files: TlsFiles; facts: CertificateFacts }> {
   const s = ctx.store.settings;
   const { names, skipped } = wantedNames(ctx);
   if (names.length === 0) throw new Error(`no public name to certify (${skipped.join(', ')} cannot have a public certificate): set hostname to the board's name in DNS`);
   if (skipped.length > 0) ctx.log.log('warn', 'acme: names left off the certificate (not public)', { skipped });
   ctx.log.log('info', 'acme: ordering a certificate', { names, why, directory: s['acme.directory'], challenge: solver.type });
   await storage.init();
-  const { order, newAccountKey } = await import('./client.ts');
+  const order = place ?? (await import('./client.ts')).order;
   const accountKey = await storage.accountKey(newAccountKey);
   const accountUrl = await storage.accountUrl(s['acme.directory']);
   const issued = await order({

@@ -15,7 +15,8 @@ import { AcmeStorage, type AcmeState } from './storage.ts';
 import { covers } from './names.ts';
 import { issueCertificate, wantedNames } from './issue.ts';
 import { backoffMs, nextOrder } from './schedule.ts';
-import type { AcmeError, ChallengeSolver } from './client.ts';
+import type { AcmeError, ChallengeSolver } from './types.ts';
+import { orderInChild, revokeInChild } from './worker.ts';
 import { httpChallenges, alpnChallenges, type HttpChallenges } from './challenges.ts';
 
 /** Longest single sleep: the schedule is re-read at least this often (clock changes, settings). */
@@ -62,8 +63,7 @@ export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
       return http.solver;
     }
     if (type === 'tls-alpn-01') {
-      const { alpnCertificate } = await import('./client.ts');
-      alpn ??= alpnChallenges(deps.web, alpnCertificate);
+      alpn ??= alpnChallenges(deps.web);
       return alpn;
     }
     const { rfc2136Solver } = await import('./dns01.ts');
@@ -133,7 +133,8 @@ export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
     const progress = { step: 'start' };
     const { names } = wantedNames(ctx);
     try {
-      const issued = await issueCertificate(ctx, storage, await solver(), why, progress);
+      // acme-client runs in a child process: the board does not carry it between renewals.
+      const issued = await issueCertificate(ctx, storage, await solver(), why, progress, orderInChild);
       deps.certificates.replace(issued.files, 'acme');
       const facts = issued.facts;
       ctx.log.log('info', renewal ? 'acme: certificate renewed; every TLS listener serves it from the next handshake' : 'acme: certificate issued; every TLS listener serves it from the next handshake', {
@@ -160,9 +161,8 @@ export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
     const served = deps.certificates.current;
     if (served.source !== 'acme') throw new Error(`the served certificate is ${served.source}, not from ACME: nothing to revoke`);
     const s = settings();
-    const { revoke } = await import('./client.ts');
     const accountKey = await storage.accountKey(() => Promise.reject(new Error('no ACME account key in DATA/acme')));
-    await revoke({ directory: s['acme.directory'], accountKey, accountUrl: await storage.accountUrl(s['acme.directory']), roots: trustedRoots(s['tls.extraRoots']) }, served.cert);
+    await revokeInChild({ directory: s['acme.directory'], accountKey, accountUrl: await storage.accountUrl(s['acme.directory']), roots: trustedRoots(s['tls.extraRoots']) }, served.cert);
     ctx.log.log('warn', 'acme: certificate revoked; serving the self-signed one until a new one is issued', { serial: served.serial, names: served.names });
     ctx.bus.emit('certificate.revoked', { serial: served.serial, names: served.names });
     await storage.removeLive();

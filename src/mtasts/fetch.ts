@@ -3,7 +3,6 @@
 // roots), the name resolved through dns.servers, no redirects, 200 only, text/plain only, at most
 // 64 KiB, within mtasts.fetchTimeout. Every way it can go wrong has its own reason, which becomes
 // the log line and the TLS-RPT failure type (RFC 8460 §4.3.2.2).
-import { request } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { DnsResolver } from '../dns/resolver.ts';
 import { MAX_POLICY_BYTES, parsePolicy, type Policy } from './policy.ts';
@@ -39,6 +38,8 @@ function lookupWith(resolver: DnsResolver): LookupFunction {
 const WEBPKI = /certificate|self[- ]signed|altnames|unable to (get|verify)|CERT_|ERR_TLS_CERT/i;
 
 export function fetchPolicy(domain: string, o: FetchOptions): Promise<Fetched> {
+  // CommonJS built-in, as in src/spam/rspamd.ts: no ES import of node:https in the bundle.
+  const { request } = process.getBuiltinModule('node:https');
   const host = `mta-sts.${domain}`;
   return new Promise((resolve) => {
     let settled = false;

@@ -4,7 +4,6 @@
 // or by HTTPS POST. What was sent is remembered in DATA/tlsrpt/sent.json; days older than 30 are
 // removed. `yubin tlsrpt send` runs the same for one day.
 import { readFile, rm } from 'node:fs/promises';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import type { Context, Service } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
@@ -43,6 +42,7 @@ async function sentDays(dir: string): Promise<Record<string, string[]>> {
 }
 
 function post(url: string, body: Buffer, roots: string[]): Promise<string> {
+  const { request } = process.getBuiltinModule('node:https');
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', ca: roots, timeout: 30_000, headers: { 'Content-Type': 'application/tlsrpt+gzip', 'Content-Length': body.length } }, (res) => {
       res.resume();

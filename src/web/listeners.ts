@@ -4,8 +4,8 @@
 // web.maxConnections per port, 100 requests per connection. An HTTPS connection whose ClientHello
 // offers only "acme-tls/1" is an ACME TLS-ALPN-01 validation (RFC 8737) and gets the challenge
 // certificate; every other one goes to the HTTPS server untouched.
-import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
 import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { Context } from '../context.ts';
@@ -34,6 +34,10 @@ const KEEP_ALIVE_MS = 5000;
 const HELLO_TIMEOUT_MS = 10_000;
 
 export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
+  // Taken as CommonJS built-ins: an ES import of node:http builds its whole namespace (undici,
+  // http2: MiBs), and the image bundle would hoist it to load time (test/image/bundle.test.ts).
+  const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
+  const { createServer: createHttpsServer } = process.getBuiltinModule('node:https');
   const open: Partial<Record<Scheme, { front: NetServer | HttpServer; port: number; sockets: Set<Socket>; close(): Promise<void> }>> = {};
   let unwatchCertificate: (() => void) | undefined;
 
