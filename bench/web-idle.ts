@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir, seed, startChild, repo, BASE_SETTINGS, type TestTap } from '../test/support/firmware.ts';
-import { freePort } from '../test/support/ports.ts';
+import { freePort, freePorts } from '../test/support/ports.ts';
 import { startPebble } from '../test/support/pebble.ts';
 
 const source = process.argv.includes('--source');
@@ -19,7 +19,7 @@ async function rssKiB(pid: number): Promise<number> {
 }
 
 async function measure(settings: Record<string, unknown>, settle: (dataDir: string) => Promise<void> = async () => undefined): Promise<number> {
-  const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
+  const ports = await freePorts(7);
   const dataDir = await tempDir(t);
   await seed(dataDir, {
     ...BASE_SETTINGS, 'smtp.port': ports[0], 'smtp.submissionPort': ports[1], 'smtp.smtpsPort': ports[2], 'pop3.port': ports[3], 'pop3.tlsPort': ports[4],

@@ -24,6 +24,23 @@ acme.axios.defaults.maxRedirects = 0;
 // No waiting inside a request: a 429 with "Retry-After: 3600" would hold the order for an hour.
 (acme.axios.defaults as unknown as { acmeSettings: { retryMaxAttempts: number } }).acmeSettings.retryMaxAttempts = 0;
 
+// With no retries, acme-client's error interceptor turns a request that got no response at all
+// (connection refused, timeout) into a TypeError. A handler put in front of it keeps the cause.
+let lastNetworkError: { url: string; code: string; message: string } | null = null;
+{
+  const handlers = (acme.axios.interceptors.response as unknown as { handlers?: unknown[] }).handlers;
+  const recorder = {
+    fulfilled: null,
+    rejected: (err: { code?: string; message?: string; response?: unknown; config?: { url?: string } }) => {
+      if (!err.response) lastNetworkError = { url: String(err.config?.url ?? ''), code: err.code ?? 'ERROR', message: err.message ?? String(err) };
+      return Promise.reject(err);
+    },
+    synchronous: false,
+    runWhen: null,
+  };
+  if (Array.isArray(handlers)) handlers.unshift(recorder);
+}
+
 /** What the last refused request said (RFC 8555 §6.7 problem document, or what came instead). */
 interface Answer {
   url: string;
@@ -69,6 +86,7 @@ function configure(roots: string[]): void {
   const { Agent } = process.getBuiltinModule('node:https');
   acme.axios.defaults.httpsAgent = new Agent({ ca: roots, keepAlive: false });
   lastProblem = null;
+  lastNetworkError = null;
 }
 
 function client(o: Pick<OrderOptions, 'directory' | 'accountKey' | 'accountUrl'>): AcmeClient.Client {
@@ -139,6 +157,8 @@ export async function revoke(o: Pick<OrderOptions, 'directory' | 'accountKey' | 
 function explain(err: Error): AcmeError {
   if (err instanceof AcmeError) return err;
   const p = lastProblem;
+  const network = lastNetworkError as { url: string; code: string; message: string } | null;
+  if (network && (!p || err instanceof TypeError)) return new AcmeError(`cannot reach the ACME server: ${network.code} ${network.message} (${network.url})`, 'unreachable');
   const code = (err as { code?: string }).code;
   if (p?.status === 429 || p?.type === 'urn:ietf:params:acme:error:rateLimited') {
     const after = p.retryAfterMs !== undefined ? `; the CA asks to retry after ${Math.round(p.retryAfterMs / 1000)} s` : '';

@@ -14,7 +14,7 @@ import { trustedRoots } from '../tls/trust.ts';
 import { AcmeStorage, type AcmeState } from './storage.ts';
 import { covers } from './names.ts';
 import { issueCertificate, wantedNames } from './issue.ts';
-import { backoffMs, nextOrder } from './schedule.ts';
+import { backoffMs, nextOrder, renewAt } from './schedule.ts';
 import type { AcmeError, ChallengeSolver } from './types.ts';
 import { orderInChild, revokeInChild } from './worker.ts';
 import { httpChallenges, alpnChallenges, type HttpChallenges } from './challenges.ts';
@@ -106,7 +106,8 @@ export function createAcmeService(ctx: Context, deps: AcmeDeps): AcmeService {
     const due = nextOrder({ now, current, ...(state.lastResult === 'failed' && state.nextAttempt ? { notBefore: state.nextAttempt } : {}) });
     const served = deps.certificates.current;
     const daysLeft = Math.floor((served.notAfter.getTime() - now) / 86_400_000);
-    if (served.source === 'acme' && daysLeft < settings()['acme.alertDays']) {
+    // Alert once renewal was due and has not succeeded, when expiry is near.
+    if (served.source === 'acme' && now >= renewAt(served.notBefore, served.notAfter) && daysLeft < settings()['acme.alertDays']) {
       ctx.bus.emit('certificate.expiring', { names: served.names, notAfter: served.notAfter.toISOString(), daysLeft });
     }
     const wait = Math.max(0, due.at - now);

@@ -103,3 +103,21 @@ t.test('acme revoke from the CLI: pebble marks it revoked, a new certificate is 
   t.not(second.serial, first.serial, 'a new certificate is served');
   t.ok(b.lines.some((l) => /^warn acme: certificate revoked; serving the self-signed one until a new one is issued .*"serial":"/.test(l)));
 });
+
+t.test('renewal fails past two thirds of the lifetime: the critical expiry alert is raised, the old certificate stays', async (t) => {
+  const web = await freePort();
+  // 20 s certificates: renewal is due after 13 s; acme.alertDays (1) is then always reached.
+  const pebble = await startPebble(t, { httpPort: web, tlsPort: web, validitySeconds: 20 });
+  const b = await board(t, { 'acme.directory': pebble.directory, 'tls.extraRoots': pebble.serverCaFile, 'acme.alertDays': 1 }, { web });
+  const root = await pebble.root();
+  const first = await waitFor('the first certificate', async () => {
+    const p = await presented(b.ports.smtps, 'implicit', { servername: 'mx.yubin.test', ca: root });
+    return p.authorized && p;
+  });
+  t.same(b.fw.alerts.active().filter((a) => a.kind === 'certificate-expiry'), [], 'no expiry alert while renewal is not due');
+  pebble.stop();
+  const alert = await waitFor('the expiry alert', () => b.fw.alerts.active().find((a) => a.kind === 'certificate-expiry'), 30_000);
+  t.match(alert, { severity: 'critical', source: 'acme', text: /the certificate for mx\.yubin\.test expires in 0 days .* and renewal has not succeeded/ });
+  t.match(b.fw.alerts.active().find((a) => a.kind === 'certificate'), { severity: 'warning', text: /could not be obtained .*cannot reach the ACME server: ECONNREFUSED/ }, 'and the failed renewal itself, with its cause');
+  t.equal((await presented(b.ports.smtps, 'implicit', { servername: 'mx.yubin.test', ca: root })).serial, first.serial, 'the certificate it has is still served');
+});

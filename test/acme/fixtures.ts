@@ -4,7 +4,7 @@ import type { Test } from 'tap';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tempDir, seed, BASE_SETTINGS } from '../support/firmware.ts';
-import { freePort } from '../support/ports.ts';
+import { freePortBut } from '../support/ports.ts';
 import { startFirmware, type Firmware } from '../../firmware/supervisor.ts';
 import type { AcmeState } from '../../src/acme/storage.ts';
 
@@ -28,9 +28,15 @@ export interface Board {
 
 /** The firmware in this process, on ports chosen here, its log kept. */
 export async function board(t: Test, settings: Record<string, unknown>, ports?: Partial<Board['ports']>): Promise<Board> {
+  const taken = [ports?.web, ports?.webTls].filter((x): x is number => x !== undefined);
+  const next = async () => {
+    const port = await freePortBut(taken);
+    taken.push(port);
+    return port;
+  };
   const p = {
-    web: ports?.web ?? (await freePort()), webTls: ports?.webTls ?? (await freePort()),
-    smtp: await freePort(), smtps: await freePort(), submission: await freePort(), pop3: await freePort(), pop3s: await freePort(),
+    web: ports?.web ?? (await next()), webTls: ports?.webTls ?? (await next()),
+    smtp: await next(), smtps: await next(), submission: await next(), pop3: await next(), pop3s: await next(),
   };
   const dataDir = await tempDir(t);
   await seed(dataDir, {

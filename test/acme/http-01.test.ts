@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { tempDir, seed, startChild, BASE_SETTINGS } from '../support/firmware.ts';
-import { freePort } from '../support/ports.ts';
+import { freePorts } from '../support/ports.ts';
 import { startPebble } from '../support/pebble.ts';
 import { presented } from '../support/tls-probe.ts';
 import { deliver, maildirOf } from '../../src/maildir/maildir.ts';
@@ -97,9 +97,10 @@ function httpsGet(port: number, host: string, path: string, ca: string): Promise
 }
 
 t.test('a fresh board obtains its certificate from pebble over HTTP-01, serves it everywhere, and renews it under an open POP3 session', async (t) => {
-  const [webPort, webTlsPort, smtp, submission, smtps, pop3, pop3s] = (await Promise.all(Array.from({ length: 7 }, () => freePort()))) as [number, number, number, number, number, number, number];
+  const ports = await freePorts(7);
+  const [webPort, webTlsPort, smtp, submission, smtps, pop3, pop3s] = ports as [number, number, number, number, number, number, number];
   // 45 s certificates: the renewal at two thirds falls 30 s after issuance.
-  const pebble = await startPebble(t, { httpPort: webPort, tlsPort: webTlsPort, validitySeconds: 45 });
+  const pebble = await startPebble(t, { httpPort: webPort, tlsPort: webTlsPort, validitySeconds: 45, avoid: ports });
   const dataDir = await tempDir(t);
   await seed(dataDir, {
     ...BASE_SETTINGS,

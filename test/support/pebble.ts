@@ -8,7 +8,7 @@ import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { freePort } from './ports.ts';
+import { freePortBut } from './ports.ts';
 import { tempDir, type TestTap } from './firmware.ts';
 
 const run = promisify(execFile);
@@ -23,6 +23,8 @@ export interface PebbleOptions {
   /** DNS server pebble resolves names and DNS-01 records with; challtestsrv by default. */
   dnsServer?: string;
   env?: Record<string, string>;
+  /** Further ports handed out but not bound yet (the board's own), which pebble must not take. */
+  avoid?: number[];
 }
 
 export interface Pebble {
@@ -42,6 +44,8 @@ export interface Pebble {
   setTxt(name: string, value: string): Promise<void>;
   /** Everything pebble printed (its log names each validation). */
   output(): string;
+  /** The CA goes away (renewals then fail). */
+  stop(): void;
 }
 
 async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
@@ -80,7 +84,10 @@ export async function startPebble(t: TestTap, options: PebbleOptions): Promise<P
   await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=localhost',
     '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1', '-keyout', serverKey, '-out', serverCaFile]);
   const ca = await readFile(serverCaFile, 'utf8');
-  const [dnsPort, dnsMgmt, acmePort, mgmtPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  // Not the board's web ports: they are only numbers until the board binds them.
+  const taken = [options.httpPort, options.tlsPort, ...(options.avoid ?? [])];
+  for (let i = 0; i < 4; i++) taken.push(await freePortBut(taken));
+  const [dnsPort, dnsMgmt, acmePort, mgmtPort] = taken.slice(-4) as [number, number, number, number];
   let log = '';
   const append = (s: string) => (log = (log + s).slice(-20_000));
   const challtest = spawnLogged('pebble-challtestsrv', [
@@ -146,5 +153,9 @@ export async function startPebble(t: TestTap, options: PebbleOptions): Promise<P
       });
     },
     output: () => log,
+    stop() {
+      pebble.kill('SIGKILL');
+      challtest.kill('SIGKILL');
+    },
   };
 }
