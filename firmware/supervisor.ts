@@ -41,6 +41,7 @@ import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
 import { createWebService, type WebService } from '../src/web/service.ts';
 import { createAcmeService, type AcmeService } from '../src/acme/service.ts';
 import { attachPolicyRoute } from '../src/mtasts/inbound.ts';
+import { formatTransportStatus } from '../src/tls/status.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -237,7 +238,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     alerts,
     firewall,
     checks: senderAuthChecks(ctx),
-    status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()),
+    status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()) + formatTransportStatus(ctx.store.settings, mail.certificates.current),
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),

@@ -60,6 +60,10 @@ t.test('the policy is served per local domain in the mode the admin sets, live; 
   await fw.ctx.store.commit();
   t.equal((await get(port, 'mta-sts.yubin.test')).body, 'version: STSv1\r\nmode: enforce\r\nmx: mx.yubin.test\r\nmx: *.backup.yubin.test\r\nmax_age: 86400\r\n', 'a new mode and MX list apply at once');
 
+  const status = await fw.hooks.status!();
+  t.match(status, /^certificate: self-signed for mx\.yubin\.test until /m, '`show status` names the certificate');
+  t.match(status, /^MTA-STS: enforce policy published for 2 domains; honoured for outbound mail; TLS-RPT on$/m);
+  t.match(status, /^DANE: off \(no DNSSEC-validating resolver: TLSA records are not looked up\)$/m, 'and says plainly that DANE is off');
   fw.ctx.store.stage('mtasts.mode', 'none');
   await fw.ctx.store.commit();
   await waitFor('the listener closed', () => fw.web.ports().https === undefined);
