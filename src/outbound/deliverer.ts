@@ -95,7 +95,17 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
       : { mode: 'opportunistic', verify: false };
     const decided = options.transport ? await options.transport.decide(domain, exchangers, base) : { kind: 'go' as const, exchangers, tls: base };
     if (decided.kind === 'fail') return { kind: 'fail', result: decided.result };
-    const verify = decided.tls.verify || decided.tls.observe ? { roots: trustedRoots(store.get('tls.extraRoots')), enforce: decided.tls.verify, because: decided.tls.because ?? '' } : undefined;
+    let roots: string[] | undefined;
+    if (decided.tls.verify || decided.tls.observe) {
+      try {
+        roots = trustedRoots(store.get('tls.extraRoots'));
+      } catch (err) {
+        // Certificates cannot be validated: an enforcing policy defers (never sends unvalidated); testing just does not observe.
+        if (decided.tls.verify) return { kind: 'fail', result: { status: 'deferred', reply: `451 4.3.5 tls.extraRoots cannot be read (${(err as Error).message}); ${domain} needs validated TLS` } };
+        ctx.log.log('warn', 'tls.extraRoots cannot be read; TLS not validated for reporting', { domain, error: (err as Error).message });
+      }
+    }
+    const verify = roots ? { roots, enforce: decided.tls.verify, because: decided.tls.because ?? '' } : undefined;
     return {
       kind: 'go',
       destination: {
