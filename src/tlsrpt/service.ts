@@ -24,6 +24,8 @@ export interface ReportDeps {
   spool: Spool;
   /** Hand an injected message to the queue manager (Qmgr.enqueue; a no-op in the CLI, whose queue is rescanned). */
   enqueue: (id: string) => void;
+  /** When the first check runs after start (a minute; tests shorten it). */
+  firstCheckMs?: number;
 }
 
 export interface SentReport {
@@ -128,7 +130,7 @@ export function createTlsReportService(deps: ReportDeps): Service & { readonly r
     name: 'tlsrpt',
     restartOn: ['tlsrpt.enabled'],
     async start() {
-      if (ctx.store.get('tlsrpt.enabled')) arm(FIRST_CHECK_MS);
+      if (ctx.store.get('tlsrpt.enabled')) arm(deps.firstCheckMs ?? FIRST_CHECK_MS);
     },
     async stop() {
       clearTimeout(timer);

@@ -22,7 +22,7 @@ export interface ListenerDeps {
 }
 
 export interface Listeners {
-  /** Open the wanted listeners and close the others. */
+  /** Open the wanted listeners and close the others; open ones take the current limits. */
   set(want: Record<Scheme, boolean>): Promise<void>;
   ports(): Partial<Record<Scheme, number>>;
   close(): Promise<void>;
@@ -38,7 +38,7 @@ export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
   // http2: MiBs), and the image bundle would hoist it to load time (test/image/bundle.test.ts).
   const { createServer: createHttpServer } = process.getBuiltinModule('node:http');
   const { createServer: createHttpsServer } = process.getBuiltinModule('node:https');
-  const open: Partial<Record<Scheme, { front: NetServer | HttpServer; port: number; sockets: Set<Socket>; close(): Promise<void> }>> = {};
+  const open: Partial<Record<Scheme, { front: NetServer | HttpServer; server: HttpServer | HttpsServer; port: number; sockets: Set<Socket>; close(): Promise<void> }>> = {};
   let unwatchCertificate: (() => void) | undefined;
 
   async function respond(req: IncomingMessage, res: ServerResponse, scheme: Scheme, client: string): Promise<void> {
@@ -80,10 +80,15 @@ export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
     send(answer);
   }
 
-  function bound<S extends HttpServer | HttpsServer>(server: S, scheme: Scheme): S {
+  /** web.requestTimeout and web.maxConnections, applied when a listener opens and on every change. */
+  function limits(server: HttpServer | HttpsServer, front: NetServer | HttpServer): void {
     const s = ctx.store.settings;
     server.headersTimeout = s['web.requestTimeout'] * 1000;
     server.requestTimeout = s['web.requestTimeout'] * 1000;
+    front.maxConnections = s['web.maxConnections'];
+  }
+
+  function bound<S extends HttpServer | HttpsServer>(server: S, scheme: Scheme): S {
     server.keepAliveTimeout = KEEP_ALIVE_MS;
     server.maxHeadersCount = 50;
     server.maxRequestsPerSocket = 100;
@@ -91,8 +96,9 @@ export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
       const client = normalizeIp(req.socket.remoteAddress ?? '');
       respond(req, res, scheme, client).catch(() => res.destroy());
     });
-    server.on('clientError', (_err, socket) => {
-      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
       else socket.destroy();
     });
     return server;
@@ -143,22 +149,27 @@ export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
     };
     let front: NetServer | HttpServer;
     if (scheme === 'http') {
-      front = bound(createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES }), 'http');
+      // The header timeout is checked every second (Node's default: every 30 s).
+      front = bound(createHttpServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: 1000 }), 'http');
       front.on('connection', track);
     } else {
-      const https = bound(createHttpsServer({ maxHeaderSize: MAX_HEADER_BYTES, ...deps.certificates.contextOptions() }), 'https');
+      const https = bound(createHttpsServer({ maxHeaderSize: MAX_HEADER_BYTES, connectionsCheckingInterval: 1000, ...deps.certificates.contextOptions() }), 'https');
       https.on('tlsClientError', () => undefined);
       unwatchCertificate ??= deps.certificates.onChange(() => {
         const h = open.https?.front as (NetServer & { https?: HttpsServer }) | undefined;
         h?.https?.setSecureContext(deps.certificates.contextOptions());
       });
+      // The HTTPS server never listens itself (the front below hands it connections), so its
+      // header and request timeouts are started as listen() would start them.
+      https.emit('listening');
       // A plain TCP front: it reads the ClientHello first when an ACME TLS-ALPN-01 validation is due.
       front = Object.assign(createNetServer((socket) => {
         track(socket);
         dispatchTls(socket, https);
       }), { https });
     }
-    front.maxConnections = s['web.maxConnections'];
+    const server = 'https' in front ? (front as NetServer & { https: HttpsServer }).https : (front as HttpServer);
+    limits(server, front);
     await new Promise<void>((resolve, reject) => {
       front.once('error', reject);
       front.listen(port, s['listen.address'], () => {
@@ -170,11 +181,13 @@ export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
     const bound_ = (front.address() as AddressInfo).port;
     open[scheme] = {
       front,
+      server,
       port: bound_,
       sockets,
       close: () =>
         new Promise<void>((resolve) => {
           front.close(() => resolve());
+          if (server !== front) server.close(() => undefined); // ends the HTTPS server's timeout checks
           for (const socket of sockets) socket.destroy();
         }),
     };
@@ -205,6 +218,8 @@ export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
           }
         }
         if (!want[scheme] && open[scheme]) await closeOne(scheme);
+        const l = open[scheme];
+        if (l) limits(l.server, l.front);
       }
     },
     ports() {

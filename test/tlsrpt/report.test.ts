@@ -9,7 +9,10 @@ import { makeTestCa } from '../support/test-ca.ts';
 import { tempDir, seed, repo, BASE_SETTINGS } from '../support/firmware.ts';
 import { run, RawSmtp } from '../support/clients.ts';
 import { commonFreePort, startPeer, waitFor } from '../outbound/fixtures/harness.ts';
-import { startFirmware } from '../../firmware/supervisor.ts';
+import { startFirmware, openContext } from '../../firmware/supervisor.ts';
+import { tlsReportRecorder } from '../../firmware/queue-station.ts';
+import { createTlsReportService } from '../../src/tlsrpt/service.ts';
+import { Spool } from '../../src/spool/spool.ts';
 import { queuedIds } from '../../src/qmgr/files.ts';
 import { policyServer, policyText, yubinPeer } from '../mtasts/fixtures.ts';
 
@@ -105,4 +108,34 @@ t.test('an enforce domain with no valid TLS on its MX hosts: deferred, nothing i
   ]);
   const again = await yubin('tlsrpt', 'send', '--day', 'today');
   t.match(again.stdout, /no report to send/, 'a day\'s report is sent once');
+});
+
+t.test('after midnight UTC the sender reports the previous day by itself, once, and drops days older than 30', async (t) => {
+  const dns = await startDnsServer(t, { '_smtp._tls.dest.test': { TXT: ['v=TLSRPTv1; rua=mailto:tls-reports@yubin.test'] } });
+  const dataDir = await tempDir(t);
+  await seed(dataDir, { ...BASE_SETTINGS, 'dns.servers': [dns.address], 'dns.timeoutMs': 1000 }, [{ name: 'tls-reports', password: 'reports-password-1' }]);
+  const ctx = await openContext({ dataDir, log: { log: () => undefined } });
+  t.teardown(() => ctx.store.close());
+  const recorder = tlsReportRecorder(ctx);
+  const yesterday = Date.now() - 86_400_000;
+  await recorder.record({ type: 'no-policy-found', domain: 'dest.test' }, null, yesterday);
+  await recorder.record({ type: 'no-policy-found', domain: 'dest.test' }, { type: 'starttls-not-supported', receivingMx: 'mx.dest.test' }, yesterday);
+  await recorder.record({ type: 'no-policy-found', domain: 'dest.test' }, null, Date.now() - 40 * 86_400_000);
+  await recorder.flush();
+  const spool = new Spool(dataDir);
+  const injected: string[] = [];
+  const service = createTlsReportService({ ctx, recorder, spool, enqueue: (id) => injected.push(id), firstCheckMs: 50 });
+  await service.start();
+  t.teardown(() => service.stop());
+  await waitFor('yesterday\'s report queued', () => injected.length === 1, 10_000);
+  const entry = await spool.load(injected[0]!);
+  t.same(entry.rcpts.map((r) => r.address), ['tls-reports@yubin.test']);
+  t.equal(entry.mailFrom, '');
+  t.same(await recorder.recordedDays(), [new Date(yesterday).toISOString().slice(0, 10)], 'the 40-day-old record is gone');
+  await service.stop();
+  const again = createTlsReportService({ ctx, recorder, spool, enqueue: (id) => injected.push(id), firstCheckMs: 50 });
+  await again.start();
+  await new Promise((r) => setTimeout(r, 500));
+  await again.stop();
+  t.equal(injected.length, 1, 'a restart does not send it again');
 });
