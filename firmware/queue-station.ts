@@ -7,10 +7,23 @@ import { Qmgr } from '../src/qmgr/qmgr.ts';
 import { createMailboxDeliverer } from '../src/local/mda.ts';
 import { createOutbound } from '../src/outbound/deliverer.ts';
 import { attachBounces } from '../src/bounce/service.ts';
+import { createStsPolicy } from '../src/mtasts/outbound.ts';
+import { TlsReportRecorder } from '../src/tlsrpt/recorder.ts';
 
-export function createQueueStation(ctx: Context, spool: Spool): Qmgr {
+export interface QueueStationOptions {
+  /** Where outbound TLS outcomes are counted for TLS-RPT (the report sender reads the same one). */
+  recorder?: TlsReportRecorder;
+}
+
+export function tlsReportRecorder(ctx: Context): TlsReportRecorder {
+  return new TlsReportRecorder(ctx.dataDir, () => ctx.store.get('tlsrpt.enabled'));
+}
+
+export function createQueueStation(ctx: Context, spool: Spool, options: QueueStationOptions = {}): Qmgr {
   const messagePath = (id: string) => spool.messagePath(id);
-  const outbound = createOutbound(ctx, { messagePath });
+  // MTA-STS decides the MX list and TLS of each remote domain; each session's TLS goes to TLS-RPT.
+  const transport = createStsPolicy(ctx, { recorder: options.recorder ?? tlsReportRecorder(ctx) });
+  const outbound = createOutbound(ctx, { messagePath, transport });
   const qmgr = new Qmgr(ctx, spool, {
     mailbox: createMailboxDeliverer(ctx, messagePath),
     remote: outbound.remote,

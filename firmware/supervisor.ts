@@ -18,9 +18,12 @@ import { firmwareLogger, type FirmwareLog } from './logging.ts';
 import { createContext } from './context.ts';
 import { Spool } from '../src/spool/spool.ts';
 import type { Qmgr } from '../src/qmgr/qmgr.ts';
-import { createQueueStation } from './queue-station.ts';
+import { createQueueStation, tlsReportRecorder } from './queue-station.ts';
+import type { TlsReportRecorder } from '../src/tlsrpt/recorder.ts';
+import { createTlsReportService } from '../src/tlsrpt/service.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
-import { loadCertificate, type TlsFiles } from '../src/tls/certificate.ts';
+import type { TlsFiles } from '../src/tls/certificate.ts';
+import { CertificateStore, servingCertificate } from '../src/tls/store.ts';
 import { stages } from './stages.ts';
 import { createPipeline } from '../src/pipeline/run.ts';
 import { createPop3Service, type Pop3Service } from '../src/pop3d/server.ts';
@@ -43,6 +46,10 @@ import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
 import { createDnsWatch } from '../src/dnsrecords/watch.ts';
 import { applyTimeZone } from '../board/system/timezone.ts';
 import { createDmarcReportService } from '../src/dmarcreport/service.ts';
+import { createWebService, type WebService } from '../src/web/service.ts';
+import { createAcmeService, type AcmeService } from '../src/acme/service.ts';
+import { attachPolicyRoute } from '../src/mtasts/inbound.ts';
+import { formatTransportStatus } from '../src/tls/status.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -134,7 +141,12 @@ export function createWatchers(ctx: Context): Watchers {
 // --- the mail core: spool → queue manager → delivery agents; listeners last ----------------------
 
 export interface MailStations {
+  /** The certificate every TLS listener serves right now (a live view of `certificates`). */
   tls: TlsFiles;
+  /** Where a new certificate (ACME) is put so every listener serves it from the next handshake. */
+  certificates: CertificateStore;
+  /** Outbound TLS outcomes per domain and day, for the TLS-RPT reports. */
+  recorder: TlsReportRecorder;
   spool: Spool;
   qmgr: Qmgr;
   hold: HoldService;
@@ -150,13 +162,26 @@ export interface MailStations {
 
 export async function createMailStations(ctx: Context, options: Pick<FirmwareOptions, 'ephemeralPorts'> = {}): Promise<MailStations> {
   const { store } = ctx;
-  const tls = await loadCertificate(ctx.dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
+  const serving = await servingCertificate(ctx.dataDir, store.get('tls.cert'), store.get('tls.key'), store.get('hostname'));
+  const certificates = new CertificateStore(serving.files, serving.source);
+  if (serving.source !== 'self-signed') ctx.log.log('info', 'serving certificate', { source: serving.source, names: certificates.current.names, notAfter: certificates.current.notAfter.toISOString() });
+  // Listeners read key and cert when they start; a later certificate reaches them through `certificates`.
+  const tls: TlsFiles = {
+    get key() {
+      return certificates.current.key;
+    },
+    get cert() {
+      return certificates.current.cert;
+    },
+  };
   const spool = new Spool(ctx.dataDir);
-  const qmgr = createQueueStation(ctx, spool);
+  const recorder = tlsReportRecorder(ctx);
+  const qmgr = createQueueStation(ctx, spool, { recorder });
   const hold = createHoldService({ ctx, spool, qmgr });
   const throttle = new LoginThrottle();
   const smtp = createSmtpService(ctx, {
     tls,
+    certificates,
     throttle,
     spool,
     pipeline: createPipeline(stages, quarantineHook(ctx)),
@@ -168,10 +193,12 @@ export async function createMailStations(ctx: Context, options: Pick<FirmwareOpt
     },
     ephemeralPorts: options.ephemeralPorts ?? false,
   });
-  const pop3 = createPop3Service(ctx, { tls, throttle, ephemeralPorts: options.ephemeralPorts ?? false });
+  const pop3 = createPop3Service(ctx, { tls, certificates, throttle, ephemeralPorts: options.ephemeralPorts ?? false });
   const started: Service[] = [];
   return {
     tls,
+    certificates,
+    recorder,
     spool,
     qmgr,
     hold,
@@ -216,11 +243,14 @@ export interface Addons {
   extensions: Extensions;
   mqtt: MqttService;
   firewall: FirewallService;
+  /** The web listener (ACME HTTP-01, MTA-STS policy): open only while a route needs it. */
+  web: WebService;
+  acme: AcmeService;
   /** What the console's commands borrow from the running firmware. */
   hooks: CommandHooks;
 }
 
-export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff' | 'firewall'> = {}): Addons {
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff' | 'firewall' | 'ephemeralPorts'> = {}): Addons {
   const { alerts, metrics } = watchers;
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
@@ -231,11 +261,15 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   extensions.add('dns-watch', (c) => createDnsWatch(c));
   const dmarc = extensions.add('dmarc-reports', (c) => createDmarcReportService(c, { spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }, { version: VERSION }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
+  const web = extensions.add('web', (c) => createWebService(c, { certificates: mail.certificates, ephemeralPorts: options.ephemeralPorts ?? false }));
+  attachPolicyRoute(ctx, web);
+  const acme = extensions.add('acme', (c) => createAcmeService(c, { certificates: mail.certificates, web }));
+  extensions.add('tlsrpt', (c) => createTlsReportService({ ctx: c, recorder: mail.recorder, spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }));
   const hooks: CommandHooks = {
     alerts,
     firewall,
     checks: senderAuthChecks(ctx),
-    status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()),
+    status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()) + formatTransportStatus(ctx.store.settings, mail.certificates.current),
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
     sendDmarcReports: (now) => dmarc.sendDue(now),
     ...(options.restart ? { restart: options.restart } : {}),
@@ -243,7 +277,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   };
   // The CLI's way in: every command against this firmware, with these hooks (firmware/control-socket.ts).
   extensions.add('control', (c) => createControlService(c, hooks));
-  return { extensions, mqtt, firewall, hooks };
+  return { extensions, mqtt, firewall, web, acme, hooks };
 }
 
 // --- start and stop ------------------------------------------------------------------------------
@@ -257,6 +291,8 @@ export interface Firmware {
   alerts: AlertEngine;
   extensions: Extensions;
   hooks: CommandHooks;
+  /** The web listener (its ports while open). */
+  web: WebService;
   ports(): Record<string, number>;
   stop(): Promise<void>;
 }
@@ -298,6 +334,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
     alerts: watchers.alerts,
     extensions,
     hooks: addons.hooks,
+    web: addons.web,
     ports: () => mail.ports(),
     stop() {
       stopping ??= (async () => {

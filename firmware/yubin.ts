@@ -144,6 +144,11 @@ async function main(argv: string[]): Promise<number> {
     await start(rest);
     return -1; // keep running
   }
+  // The firmware's own child for ACME orders (src/acme/worker.ts), never typed by an admin.
+  if (command === 'acme-worker') {
+    await (await import('../src/acme/worker.ts')).workerMain();
+    return 0;
+  }
   // Every other command works on the data folder directly (as `postconf` does on main.cf);
   // a running firmware picks up committed changes by watching the config file.
   let dataDir = process.env.YUBIN_DATA ?? resolve(checkout, 'var');

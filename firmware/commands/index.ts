@@ -16,6 +16,9 @@ import { startCommand } from './start.ts';
 import { traceCommand } from './trace.ts';
 import { dnsCommand } from './dns.ts';
 import { setupCommand } from './setup.ts';
+import { acmeCommand } from './acme.ts';
+import { mtastsCommand } from './mtasts.ts';
+import { tlsrptCommand } from './tlsrpt.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -67,6 +70,9 @@ export const commands: Command[] = [
   quarantineCommand,
   dkimCommand,
   dnsCommand,
+  acmeCommand,
+  mtastsCommand,
+  tlsrptCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };

@@ -9,6 +9,9 @@ export const boardSettings: Record<string, unknown> = {
   'smtp.smtpsPort': 465,
   'pop3.port': 110,
   'pop3.tlsPort': 995,
+  // The web listener (ACME HTTP-01 on 80, MTA-STS policy and TLS-ALPN-01 on 443): open only when needed.
+  'web.port': 80,
+  'web.tlsPort': 443,
   // A link made at each start by /usr/lib/yubin/prepare from /sys/class/tty/console/active.
   'console.device': '/dev/yubin-console',
   // Password guessers, relay attackers and virus senders from outside go into the ban set.

@@ -135,12 +135,26 @@ export const RULES: readonly BoundRule[] = [
     limit: () => once,
     text: (src, _n, _w, p) => `DNS of ${src} needs fixing ('show dns' says how): ${p.problems.join('; ')}`,
   }),
+  rule({
+    event: 'certificate.failed', kind: 'certificate', severity: 'warning',
+    source: () => 'acme',
+    limit: () => once,
+    text: (_src, n, _w, p) => `certificate for ${p.names.join(', ')} could not be obtained (${n} ${n === 1 ? 'try' : 'tries'}; next at ${new Date(p.retryAt).toISOString()}): ${p.reason}`,
+  }),
+  rule({
+    event: 'certificate.expiring', kind: 'certificate-expiry', severity: 'critical',
+    source: () => 'acme',
+    limit: () => once,
+    text: (_src, _n, _w, p) => `the certificate for ${p.names.join(', ')} expires in ${p.daysLeft} days (${p.notAfter}) and renewal has not succeeded`,
+  }),
 ];
 
 /** Facts that end a condition: the alert they name resolves by itself (nobody acknowledges a fixed fault). */
 const RESOLVED_BY: ReadonlyArray<{ attach(bus: EventBus, resolve: (kind: AlertKind, source: string) => void): () => void }> = [
   { attach: (bus, resolve) => bus.on('service.up', ({ service }) => resolve('service-down', service)) },
   { attach: (bus, resolve) => bus.on('dns.fixed', ({ domain }) => resolve('dns-record', domain)) },
+  // A certificate issued after failed or late renewals.
+  { attach: (bus, resolve) => bus.on('certificate.issued', () => { resolve('certificate', 'acme'); resolve('certificate-expiry', 'acme'); }) },
 ];
 
 export type AlertState = 'active' | ClearReason;

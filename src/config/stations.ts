@@ -28,6 +28,11 @@ import { settings as dnsRecordSettings } from '../dnsrecords/settings.ts';
 import { settings as autoconfigSettings } from '../autoconfig/settings.ts';
 import { settings as systemSettings } from '../../board/system/settings.ts';
 import { settings as dmarcReportSettings } from '../dmarcreport/settings.ts';
+import { settings as webSettings } from '../web/settings.ts';
+import { settings as tlsSettings } from '../tls/settings.ts';
+import { settings as acmeSettings } from '../acme/settings.ts';
+import { settings as mtastsSettings } from '../mtasts/settings.ts';
+import { settings as tlsrptSettings } from '../tlsrpt/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -57,4 +62,9 @@ export const stationSettings = {
   ...autoconfigSettings,
   ...systemSettings,
   ...dmarcReportSettings,
+  ...webSettings,
+  ...tlsSettings,
+  ...acmeSettings,
+  ...mtastsSettings,
+  ...tlsrptSettings,
 } satisfies Record<string, Setting<unknown>>;

@@ -15,6 +15,8 @@ export const ALERT_KINDS = [
   'internal-error',
   'config-invalid',
   'dns-record',
+  'certificate',
+  'certificate-expiry',
 ] as const;
 
 export type AlertKind = (typeof ALERT_KINDS)[number];

@@ -55,6 +55,13 @@ export interface EventMap {
   'dmarc.evaluated': DmarcEvaluated;
   /** An aggregate report about one of our domains arrived and was read (src/dmarcreport/inbound.ts). */
   'dmarc.report': { domain: string; reporter: string; messages: number; failed: number };
+  /** ACME (src/acme/): a certificate was issued and is being served by every TLS listener. */
+  'certificate.issued': { names: string[]; notAfter: string; serial: string; renewal: boolean };
+  /** An ACME order failed; it is tried again at retryAt (ms since the epoch). */
+  'certificate.failed': { names: string[]; reason: string; failures: number; retryAt: number };
+  /** The served certificate expires within acme.alertDays and has not been renewed. */
+  'certificate.expiring': { names: string[]; notAfter: string; daysLeft: number };
+  'certificate.revoked': { serial: string; names: string[] };
   'spam.detected': { queueId: string; client: string; from: string; score: number; action: 'tag' | 'quarantine' | 'reject' };
 }
 

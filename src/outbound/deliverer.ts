@@ -11,12 +11,16 @@ import { planDelivery, addressesOf, type Exchanger } from './mx.ts';
 import type { SessionOptions, TlsMode } from './transaction.ts';
 import { queuedMessage, prependBytes } from './message-stream.ts';
 import { ConnectionLimiter } from './limiter.ts';
+import type { SessionTls, TlsRequirement, TransportPolicy } from './transport.ts';
+import { trustedRoots } from '../tls/trust.ts';
 
 export interface OutboundOptions {
   /** Where the message file of a queue entry is (Spool.messagePath). */
   messagePath: (id: string) => string;
   /** Defaults to the resolver configured by dns.* (made afresh per attempt, so config changes hold). */
   resolver?: () => DnsResolver;
+  /** MTA-STS and the like: the MX list and TLS requirements of a remote domain (src/outbound/transport.ts). */
+  transport?: TransportPolicy;
 }
 
 /** Where one group goes: the servers to try in order and how to talk to them. */
@@ -26,6 +30,8 @@ interface Destination {
   exchangers: Exchanger[];
   port: number;
   session: SessionOptions;
+  /** Told how each session's TLS went (TLS-RPT). */
+  sessionDone?: (s: SessionTls) => void;
 }
 
 type Plan = { kind: 'go'; destination: Destination } | { kind: 'fail'; result: DeliveryResult };
@@ -82,8 +88,32 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
     const own = plan.exchangers.find((x) => x.name === me);
     const exchangers = own ? plan.exchangers.filter((x) => x.preference < own.preference) : plan.exchangers;
     if (exchangers.length === 0) return { kind: 'fail', result: { status: 'failed', reply: `554 5.4.6 ${domain}: mail loops back to this server (${me} is its best MX)` } };
-    const tls: TlsMode = store.get('outbound.tlsRequiredDomains').includes(domain) ? 'required' : 'opportunistic';
-    return { kind: 'go', destination: { key: domain, exchangers, port: store.get('outbound.port'), session: session(tls) } };
+    const base: TlsRequirement = store.get('outbound.tlsRequiredDomains').includes(domain)
+      ? { mode: 'required', verify: false, because: 'outbound.tlsRequiredDomains' }
+      : { mode: 'opportunistic', verify: false };
+    const decided = options.transport ? await options.transport.decide(domain, exchangers, base) : { kind: 'go' as const, exchangers, tls: base };
+    if (decided.kind === 'fail') return { kind: 'fail', result: decided.result };
+    let roots: string[] | undefined;
+    if (decided.tls.verify || decided.tls.observe) {
+      try {
+        roots = trustedRoots(store.get('tls.extraRoots'));
+      } catch (err) {
+        // Certificates cannot be validated: an enforcing policy defers (never sends unvalidated); testing just does not observe.
+        if (decided.tls.verify) return { kind: 'fail', result: { status: 'deferred', reply: `451 4.3.5 tls.extraRoots cannot be read (${(err as Error).message}); ${domain} needs validated TLS` } };
+        ctx.log.log('warn', 'tls.extraRoots cannot be read; TLS not validated for reporting', { domain, error: (err as Error).message });
+      }
+    }
+    const verify = roots ? { roots, enforce: decided.tls.verify, because: decided.tls.because ?? '' } : undefined;
+    return {
+      kind: 'go',
+      destination: {
+        key: domain,
+        exchangers: decided.exchangers,
+        port: store.get('outbound.port'),
+        session: { ...session(decided.tls.mode), ...(verify ? { verify } : {}) },
+        ...(decided.sessionDone ? { sessionDone: decided.sessionDone } : {}),
+      },
+    };
   }
 
   async function deliverGroup(entry: QueueEntry, indexes: number[], plan: Plan, route: 'remote' | 'internal'): Promise<DeliveryResult[]> {
@@ -106,6 +136,7 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
         } finally {
           release();
         }
+        destination.sessionDone?.({ exchanger: exchanger.name, address, answered: outcome.kind === 'answered', ...outcome.tls });
         if (outcome.kind === 'unreachable') {
           lastReply = outcome.reply;
           ctx.log.log('info', 'outbound server unreachable, trying the next', { queueId: entry.id, server: `${exchanger.name}[${address}]:${destination.port}`, reply: outcome.reply });

@@ -31,6 +31,17 @@ export interface SessionOptions {
   greetingTimeoutMs: number;
   socketTimeoutMs: number;
   localAddress?: string;
+  /** Validate the server certificate against `roots` for the exchanger's name: `enforce` refuses
+   * a session that fails (MTA-STS enforce), otherwise the result is only reported (testing). */
+  verify?: { roots: string[]; enforce: boolean; because: string };
+}
+
+/** How the session's TLS went (src/outbound/transport.ts SessionTls without the exchanger). */
+export interface TlsOutcome {
+  secure: boolean;
+  authorized?: boolean;
+  error?: string;
+  noStarttls?: boolean;
 }
 
 export interface Envelope {
@@ -42,9 +53,9 @@ export interface Envelope {
 
 export type SessionOutcome =
   /** The server answered the transaction: one result per recipient, in envelope order. */
-  | { kind: 'answered'; tls: boolean; results: DeliveryResult[] }
+  | { kind: 'answered'; tls: TlsOutcome; results: DeliveryResult[] }
   /** No transaction took place or it broke off without a reply: try the next address, or later. */
-  | { kind: 'unreachable'; reply: string };
+  | { kind: 'unreachable'; reply: string; tls: TlsOutcome };
 
 interface SmtpError extends Error {
   code?: string;
@@ -54,8 +65,12 @@ interface SmtpError extends Error {
   rejectedErrors?: SmtpError[];
 }
 
+type Opened =
+  | { conn: SMTPConnection; where: string; tls: TlsOutcome }
+  | { conn: SMTPConnection; reply: string; tls: TlsOutcome };
+
 /** Connect, greet, TLS as `options.tls` asks, AUTH when given: the open client, or why not. */
-async function open(target: SessionTarget, options: SessionOptions): Promise<{ conn: SMTPConnection; where: string } | { reply: string; conn: SMTPConnection }> {
+async function open(target: SessionTarget, options: SessionOptions): Promise<Opened> {
   const where = `${target.name} [${target.address}]`;
   const conn = new SMTPClient({
     host: target.address,
@@ -64,8 +79,13 @@ async function open(target: SessionTarget, options: SessionOptions): Promise<{ c
     secure: options.tls === 'implicit',
     requireTLS: options.tls === 'required',
     opportunisticTLS: options.tls === 'opportunistic',
-    // MTAs encrypt opportunistically without verifying: a self-signed certificate still beats cleartext (RFC 7435).
-    tls: { rejectUnauthorized: false, ...(isName(target.name) ? { servername: target.name } : {}) },
+    // MTAs encrypt opportunistically without verifying: a self-signed certificate still beats cleartext
+    // (RFC 7435). A policy (MTA-STS) asks for the certificate to be valid for the MX name.
+    tls: {
+      rejectUnauthorized: options.verify?.enforce ?? false,
+      ...(options.verify ? { ca: options.verify.roots } : {}),
+      ...(isName(target.name) ? { servername: target.name } : {}),
+    },
     connectionTimeout: options.connectTimeoutMs,
     greetingTimeout: options.greetingTimeoutMs,
     socketTimeout: options.socketTimeoutMs,
@@ -80,28 +100,29 @@ async function open(target: SessionTarget, options: SessionOptions): Promise<{ c
     conn.once('end', () => resolve(new Error('connection closed before the session began')));
     conn.connect((err) => resolve(err as SmtpError | undefined));
   });
-  if (connectError) return { conn, reply: unreachableReply(connectError, where, options.tls) };
+  if (connectError) return { conn, reply: unreachableReply(connectError, where, target.name, options), tls: failedTls(connectError) };
+  const tls = tlsOf(conn);
   if (options.auth) {
-    if (!conn.secure) return { conn, reply: `454 4.7.0 ${where} offered no TLS; the AUTH password is never sent in the clear` };
+    if (!conn.secure) return { conn, reply: `454 4.7.0 ${where} offered no TLS; the AUTH password is never sent in the clear`, tls };
     const loginError = await new Promise<SmtpError | null>((resolve) => conn.login({ user: options.auth!.user, pass: options.auth!.pass }, (err) => resolve(err as SmtpError | null)));
-    if (loginError) return { conn, reply: `454 4.7.0 AUTH at ${where} failed: ${firstLine(loginError.response ?? loginError.message)}` };
+    if (loginError) return { conn, reply: `454 4.7.0 AUTH at ${where} failed: ${firstLine(loginError.response ?? loginError.message)}`, tls };
   }
-  return { conn, where };
+  return { conn, where, tls };
 }
 
 export async function runSession(target: SessionTarget, options: SessionOptions, envelope: Envelope, message: () => Readable): Promise<SessionOutcome> {
   const opened = await open(target, options);
   const conn = opened.conn;
   try {
-    if ('reply' in opened) return { kind: 'unreachable', reply: opened.reply };
+    if ('reply' in opened) return { kind: 'unreachable', reply: opened.reply, tls: opened.tls };
     const tls = conn.secure;
     const sent = await new Promise<{ err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }>((resolve) =>
       conn.send({ from: envelope.from, to: envelope.to, size: envelope.size, use8BitMime: true }, message(), (err, info) => resolve({ err: err as SmtpError | null, info })),
     );
     conn.quit();
     return sent.err
-      ? failedTransaction(sent.err, envelope, opened.where, tls)
-      : { kind: 'answered', tls, results: envelope.to.map((rcpt) => resultFor(rcpt, sent.info!, opened.where, tls)) };
+      ? failedTransaction(sent.err, envelope, opened.where, opened.tls)
+      : { kind: 'answered', tls: opened.tls, results: envelope.to.map((rcpt) => resultFor(rcpt, sent.info!, opened.where, tls)) };
   } finally {
     setTimeout(() => conn.close(), 1000).unref(); // let QUIT go out; never leak the socket
   }
@@ -126,8 +147,8 @@ function resultFor(rcpt: string, info: SMTPConnection.SentMessageInfo, where: st
   return { status: 'delivered', reply: `${firstLine(info.response)} (${where}${tls ? ', TLS' : ''})` };
 }
 
-function failedTransaction(err: SmtpError, envelope: Envelope, where: string, tls: boolean): SessionOutcome {
-  if (!err.responseCode) return { kind: 'unreachable', reply: `451 4.4.2 ${where}: ${firstLine(err.message)}` };
+function failedTransaction(err: SmtpError, envelope: Envelope, where: string, tls: TlsOutcome): SessionOutcome {
+  if (!err.responseCode) return { kind: 'unreachable', reply: `451 4.4.2 ${where}: ${firstLine(err.message)}`, tls };
   // Every recipient refused: each keeps its own reply (one may be 550, another 452).
   if (err.rejectedErrors && err.rejectedErrors.length > 0) {
     return {
@@ -153,7 +174,40 @@ export function fromReply(reply: string, where: string): DeliveryResult {
   return { status: 'deferred', reply: `451 4.5.0 ${where} answered out of protocol: ${firstLine(reply)}` };
 }
 
-function unreachableReply(err: SmtpError & { command?: string }, where: string, tls: TlsMode): string {
+/** The TLS socket under nodemailer's client (an internal member, read once the session is set up). */
+function tlsOf(conn: SMTPConnection): TlsOutcome {
+  if (!conn.secure) return { secure: false };
+  const socket = (conn as unknown as { _socket?: { authorized?: boolean; authorizationError?: Error | string | null } })._socket;
+  if (socket?.authorized === undefined) return { secure: true };
+  return { secure: true, authorized: socket.authorized, ...(socket.authorizationError ? { error: String(socket.authorizationError) } : {}) };
+}
+
+/** The certificate check that failed the handshake, if that is what ended the session. */
+function certificateError(err: SmtpError): string | null {
+  if (err.code === 'ETLS' && /^Error initiating TLS - /.test(err.message)) return err.message.replace(/^Error initiating TLS - /, '');
+  if (/^(CERT_|ERR_TLS_CERT|DEPTH_ZERO|SELF_SIGNED|UNABLE_TO_)/.test(err.code ?? '')) return err.message;
+  // nodemailer reports a handshake refused by our own check as a socket error: its text tells.
+  if (err.code === 'ESOCKET' && /certificate|altnames|self[- ]signed|unable to (get|verify) /i.test(err.message)) return err.message;
+  return null;
+}
+
+function failedTls(err: SmtpError & { command?: string }): TlsOutcome {
+  const certificate = certificateError(err);
+  if (certificate) return { secure: false, authorized: false, error: certificate };
+  if (err.code !== 'ETLS') return { secure: false };
+  return { secure: false, noStarttls: true, error: firstLine(err.response ?? err.message) };
+}
+
+function unreachableReply(err: SmtpError & { command?: string }, where: string, name: string, options: SessionOptions): string {
+  const tls = options.tls;
+  const certificate = certificateError(err);
+  if (options.verify?.enforce && certificate) {
+    return `451 4.7.5 ${where}: certificate not valid for ${name} (${certificate}); ${options.verify.because || 'a policy'} requires a valid one`;
+  }
+  if (options.verify?.enforce && err.code === 'ETLS') {
+    const because = options.verify.because || 'a policy';
+    return `451 4.7.10 ${where} offered no STARTTLS (${firstLine(err.response ?? err.message)}); ${because} requires TLS, so nothing was sent in the clear`;
+  }
   if (tls === 'required' && (err.code === 'ETLS' || /STARTTLS/i.test(err.command ?? '') || /TLS/.test(err.message))) {
     return `451 4.7.10 ${where} offered no usable STARTTLS and TLS is required: ${firstLine(err.response ?? err.message)}`;
   }

@@ -12,10 +12,14 @@ import { LoginThrottle } from '../anvil/login-throttle.ts';
 import { startTls } from './tls.ts';
 import { sessionGuard } from '../guard/session-guard.ts';
 import { tlsServerOptions } from '../tls/profile.ts';
+import type { CertificateStore } from '../tls/store.ts';
 
 export interface Pop3Options {
   /** Certificate and key (PEM). Without them neither STLS nor the POP3S listener is offered. */
   readonly tls?: { readonly cert: Buffer; readonly key: Buffer };
+  /** When given, a new certificate (ACME renewal) is used from the next handshake on, STLS and
+   * POP3S alike; sessions already encrypted keep theirs. */
+  readonly certificates?: CertificateStore;
   /** Bind every enabled listener on a free port instead of its configured one (tests). */
   readonly ephemeralPorts?: boolean;
   /** The login brake shared with SMTP AUTH and the console; a service of its own otherwise. */
@@ -72,6 +76,7 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
   let nextId = 0;
   const servers: { plain: Server | null; tls: Server | null } = { plain: null, tls: null };
   let secureContext: SecureContext | null = null;
+  let unwatchCertificate: (() => void) | undefined;
 
   function accept(socket: Socket, implicitTls: boolean): void {
     socket.on('error', () => undefined);
@@ -93,7 +98,11 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
     }
     applyStress();
     const deps = {
-      ctx, locks, throttle, secureContext, trusted: isTrusted(client),
+      ctx, locks, throttle, trusted: isTrusted(client),
+      // Read at STLS time, so a session opened before a renewal upgrades with the new certificate.
+      get secureContext() {
+        return secureContext;
+      },
       idleTimeoutMs: (loggedIn: boolean) => idleTimeoutMs(id, loggedIn),
       tlsPort: () => (servers.tls ? (servers.tls.address() as AddressInfo).port : undefined),
       onLogin: () => {
@@ -165,6 +174,9 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
           throw new Error(`tls.cert/tls.key: cannot load the certificate for POP3 (${(err as Error).message})`);
         }
       }
+      unwatchCertificate = options.certificates?.onChange(() => {
+        if (secureContext) secureContext = options.certificates!.secureContext();
+      });
       try {
         servers.plain = await listen(ctx.store.get('pop3.port'), false);
         servers.tls = secureContext ? await listen(ctx.store.get('pop3.tlsPort'), true) : null;
@@ -176,6 +188,8 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
       ctx.log.log('info', 'pop3 listening', this.ports());
     },
     async stop() {
+      unwatchCertificate?.();
+      unwatchCertificate = undefined;
       const closing = [servers.plain, servers.tls].map((s) => (s ? new Promise<void>((r) => s.close(() => r())) : Promise.resolve()));
       for (const s of sessions) s.shutdown('Server shutting down');
       await Promise.race([Promise.all(closing), new Promise((r) => setTimeout(r, STOP_GRACE_MS).unref())]);

@@ -26,6 +26,7 @@ import { LoginThrottle } from '../anvil/login-throttle.ts';
 import { loginLimits } from '../anvil/limits.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tlsServerOptions } from '../tls/profile.ts';
+import type { CertificateStore } from '../tls/store.ts';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
 
@@ -65,6 +66,8 @@ export interface SmtpOptions extends Omit<ReceiveDeps, 'ctx'> {
   /** Mis-send delay: RCPT to a cancel address cancels a held message (src/hold/). */
   hold?: Pick<HoldService, 'isCancelAddress' | 'cancelByAddress'>;
   tls: { key: Buffer; cert: Buffer };
+  /** When given, a new certificate (ACME renewal) reaches every listener without a restart. */
+  certificates?: CertificateStore;
   /** Bind every enabled listener on a free port instead of its configured one (tests). */
   ephemeralPorts?: boolean;
   /** The login brake shared with POP3 and the console; one of its own otherwise. */
@@ -420,6 +423,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     };
   }
   let unwatch: (() => void) | undefined;
+  let unwatchCertificate: (() => void) | undefined;
 
   function serverOptions(listener: ListenerName): SMTPServerOptions {
     return {
@@ -462,6 +466,10 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     ports: () => ({ ...bound }),
     async start() {
       const address = settings()['listen.address'];
+      // smtp-server reads its default context at each STARTTLS and implicit-TLS handshake.
+      unwatchCertificate = options.certificates?.onChange(() => {
+        for (const server of servers.values()) server.updateSecureContext(options.certificates!.contextOptions());
+      });
       for (const listener of ['mta', 'submission', 'smtps'] as const) {
         const configured = portOf[listener]();
         if (configured === 0) continue; // 0 disables the listener
@@ -496,6 +504,8 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     async stop() {
       unwatch?.();
       unwatch = undefined;
+      unwatchCertificate?.();
+      unwatchCertificate = undefined;
       await drainListeners([...servers.values()], settings()['smtp.shutdownGrace'] * 1000);
       servers.clear();
     },
