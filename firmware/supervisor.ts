@@ -49,7 +49,7 @@ import { createDmarcReportService } from '../src/dmarcreport/service.ts';
 import { createWebService, type WebService } from '../src/web/service.ts';
 import { createAcmeService, type AcmeService } from '../src/acme/service.ts';
 import { attachPolicyRoute } from '../src/mtasts/inbound.ts';
-import { formatTransportStatus } from '../src/tls/status.ts';
+import { formatTransportStatus } from '../src/acme/status.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {

@@ -1,8 +1,8 @@
 // `show status` lines for transport security: the certificate served, MTA-STS both ways, TLS-RPT,
 // and DANE, which is off and says why (RFC 7672 needs a DNSSEC-validating resolver; the board has none).
 import type { Settings } from '../config/schema.ts';
-import type { ServedCertificate } from './store.ts';
-import { renewAt } from '../acme/schedule.ts';
+import type { ServedCertificate } from '../tls/store.ts';
+import { renewAt } from './schedule.ts';
 
 export function formatTransportStatus(s: Readonly<Settings>, served: ServedCertificate): string {
   const until = served.notAfter.toISOString().slice(0, 16).replace('T', ' ');
