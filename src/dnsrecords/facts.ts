@@ -48,7 +48,7 @@ export function checkOptions(ctx: Pick<Context, 'store'>, dns: DnsResolver): Che
     blocklists: s['dnsrecords.blocklists'].length > 0 ? s['dnsrecords.blocklists'] : s['spam.dnsbl'],
     async spf(ip, domain) {
       // mailauth (~30 MiB of RSS) is loaded with the first check, never on an idle board.
-      const { spf } = await import('mailauth');
+      const { spf } = (await import('mailauth')).default;
       const res = await spf({ ip, sender: `postmaster@${domain}`, helo: s.hostname, mta: s.hostname, strict: true, maxElapsedTime: SPF_TIME_LIMIT_MS, resolver });
       return { result: res.status.result, comment: res.status.comment ?? '' };
     },

@@ -66,7 +66,7 @@ t.test('rejects EICAR in an attachment with 554 5.7.1 naming the signature', asy
   await ctx.store.set('antivirus.address', socketPath);
   const found = ctx.bus.once('virus.found');
   const msg = await spooled(ctx, await compose({ text: 'see attached', attachments: [{ filename: 'eicar.com.txt', content: EICAR }] }));
-  t.same(await antivirusStage(msg, ctx), { action: 'reject', code: 554, enhanced: '5.7.1', text: `Message refused: virus found (${SIGNATURE})` });
+  t.same(await antivirusStage(msg, ctx), { action: 'reject', code: 554, enhanced: '5.7.1', text: `Message refused: virus found (${SIGNATURE})`, facts: { result: 'virus', signature: SIGNATURE } });
   t.same(await found, { client: '127.0.0.9', from: 'sender@outside.example', signature: SIGNATURE, queueId: msg.queueId });
 });
 
@@ -85,7 +85,7 @@ t.test('holds infected mail in quarantine when set to', async (t) => {
   await ctx.store.set('antivirus.action', 'quarantine');
   const msg = await spooled(ctx, await compose({ text: 'x', attachments: [{ filename: 'docs.zip', content: await zipWith('a.txt', EICAR) }] }));
   const verdict = await antivirusStage(msg, ctx);
-  t.same(verdict, { action: 'quarantine', reason: `virus ${SIGNATURE}`, headers: [`X-Yubin-Virus-Scan: infected with ${SIGNATURE}`] });
+  t.same(verdict, { action: 'quarantine', reason: `virus ${SIGNATURE}`, headers: [`X-Yubin-Virus-Scan: infected with ${SIGNATURE}`], facts: { result: 'virus', signature: SIGNATURE } });
   if (verdict.action !== 'quarantine') return;
   await quarantineHook(ctx)(msg, verdict.reason, verdict.headers ?? [], 'antivirus');
   const held = await new Quarantine(ctx).list();
@@ -98,7 +98,7 @@ t.test('passes clean mail with a header', async (t) => {
   const ctx = await contentContext(t);
   await ctx.store.set('antivirus.address', socketPath);
   const msg = await spooled(ctx, await compose({ text: 'hello', attachments: [{ filename: 'x.zip', content: await zipWith('a.txt', 'harmless') }] }));
-  t.same(await antivirusStage(msg, ctx), { action: 'accept', headers: ['X-Yubin-Virus-Scan: clean (ClamAV)'] });
+  t.same(await antivirusStage(msg, ctx), { action: 'accept', headers: ['X-Yubin-Virus-Scan: clean (ClamAV)'], facts: { result: 'clean' } });
 });
 
 t.test('answers 451 4.7.1 while clamd is down, or accepts unscanned when set to fail open', async (t) => {
@@ -106,10 +106,12 @@ t.test('answers 451 4.7.1 while clamd is down, or accepts unscanned when set to 
   await ctx.store.set('antivirus.address', join(dir, 'no-such.sock'));
   const msg = await spooled(ctx, await compose({ text: 'hello' }));
   const down = ctx.bus.once('service.down');
-  t.same(await antivirusStage(msg, ctx), { action: 'tempfail', code: 451, enhanced: '4.7.1', text: 'Virus scanner unavailable, try again later' });
+  const socket = join(dir, 'no-such.sock');
+  const why = `clamd at ${socket}: connect ENOENT ${socket}`;
+  t.same(await antivirusStage(msg, ctx), { action: 'tempfail', code: 451, enhanced: '4.7.1', text: 'Virus scanner unavailable, try again later', facts: { error: why } });
   t.equal((await down).service, 'clamd');
   await ctx.store.set('antivirus.onError', 'accept');
-  t.same(await antivirusStage(msg, ctx), { action: 'accept', headers: ['X-Yubin-Virus-Scan: not scanned, scanner unavailable'] });
+  t.same(await antivirusStage(msg, ctx), { action: 'accept', headers: ['X-Yubin-Virus-Scan: not scanned, scanner unavailable'], facts: { skipped: `scanner unavailable: ${why}` } });
 });
 
 t.test('times out on a clamd that never answers', async (t) => {

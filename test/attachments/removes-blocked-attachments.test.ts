@@ -78,7 +78,7 @@ t.test('leaves a clean message byte for byte as it came', async (t) => {
   const zip = await zipOf({ 'plan.txt': Buffer.from('the plan') });
   const msg = await spooled(ctx, await compose({ text: 'clean', attachments: [{ filename: 'plan.zip', content: zip }, { filename: 'photo.jpg', content: Buffer.alloc(3000, 7) }] }));
   const before = await sha256(msg.path);
-  t.same(await attachmentStage(msg, ctx), { action: 'accept' });
+  t.same(await attachmentStage(msg, ctx), { action: 'accept', facts: { blocked: 'none' } });
   t.equal(await sha256(msg.path), before);
 });
 
@@ -86,7 +86,7 @@ t.test('rejects at DATA with 554 5.7.1 naming the file when set to reject', asyn
   const ctx = await contentContext(t);
   await ctx.store.set('attachments.inbound', 'reject');
   const msg = await spooled(ctx, await compose({ text: 'x', attachments: [{ filename: 'run.js', content: 'alert(1)' }] }));
-  t.same(await attachmentStage(msg, ctx), { action: 'reject', code: 554, enhanced: '5.7.1', text: 'Message refused: attachment "run.js" is not allowed (blocked file type .js)' });
+  t.same(await attachmentStage(msg, ctx), { action: 'reject', code: 554, enhanced: '5.7.1', text: 'Message refused: attachment "run.js" is not allowed (blocked file type .js)', facts: { blocked: '"run.js" (blocked file type .js)' } });
 });
 
 t.test('filters mail our users send out as well', async (t) => {

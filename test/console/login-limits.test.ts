@@ -73,7 +73,7 @@ t.test('line reader: idle timeout, bounded line, Ctrl-C, Ctrl-D, escapes, CR LF'
   input.write('x\x1b[Ay\r');
   t.same(await r.read(), { line: 'xy' }, 'arrow keys are not inserted; the LF of CR LF was not an empty line');
   input.write('zz\x03');
-  t.same(await r.read(), { line: '' }, 'Ctrl-C abandons the line');
+  t.same(await r.read(), { line: '', cancelled: true }, 'Ctrl-C abandons the line (and says so: a prompt is cancelled)');
   input.write('\x04');
   t.same(await r.read(), { end: 'ctrl-d' });
   input.write('日本\x7f語\r');

@@ -25,7 +25,7 @@ async function passesUntouched(t: Test, raw: Buffer, header: RegExp): Promise<vo
   t.equal(verdict.action, 'accept');
   t.notOk(verdict.action === 'accept' && verdict.replacement, 'no rewritten copy');
   t.match(verdict.action === 'accept' ? verdict.headers?.[0] : '', header);
-  t.same(await attachmentStage(msg, ctx), { action: 'accept' }, 'the attachment filter has nothing to remove');
+  t.same(await attachmentStage(msg, ctx), { action: 'accept', facts: { blocked: 'none' } }, 'the attachment filter has nothing to remove');
   t.equal(await sha256(msg.path), before, 'bytes unchanged (SHA-256)');
 }
 

@@ -14,7 +14,7 @@ const stage = (name: string, phase: Phase, headers: string[] = []): NamedStage =
 
 t.test('the firmware\'s stages are listed in phase order, and the runner keeps to it for any list', async (t) => {
   t.same(inPhaseOrder(stages).map((s) => s.name), stages.map((s) => s.name), 'firmware/stages.ts is already in phase order');
-  t.same(stages.map((s) => [s.name, s.phase]), [['senderauth', 'check'], ['encrypted', 'check'], ['attachments', 'modify'], ['antivirus', 'scan'], ['spam', 'scan'], ['dkimsign', 'sign'], ['archive', 'record']]);
+  t.same(stages.map((s) => [s.name, s.phase]), [['senderauth', 'check'], ['encrypted', 'check'], ['attachments', 'modify'], ['antivirus', 'scan'], ['spam', 'scan'], ['dkimsign', 'sign'], ['archive', 'record'], ['dmarc-reports-in', 'record']]);
   const ctx = await contentContext(t);
   seen.length = 0;
   const p = createPipeline([stage('archive', 'record'), stage('sign', 'sign', ['DKIM-Signature: x']), stage('check', 'check', ['Authentication-Results: y']), stage('modify', 'modify')]);

@@ -49,6 +49,7 @@ export const consoleTarget: Target<ConsoleCase> = {
     const output = new PassThrough();
     let screen = '';
     output.on('data', (d: Buffer) => void (screen = (screen + d.toString('utf8')).slice(-4000)));
+    await setAdminPassword(ctx, ADMIN);
     const session = runConsole(ctx, hooks, { input, output, name: 'fuzz', echo: true }, createLoginGuard(ctx));
     const waitFor = async (check: () => boolean, ms: number) => {
       const end = Date.now() + ms;
@@ -69,8 +70,9 @@ export const consoleTarget: Target<ConsoleCase> = {
         await waitFor(prompted, 5000);
       }
     };
-    await waitFor(() => /choose one/i.test(screen), 5000);
-    input.write(`${ADMIN}\r${ADMIN}\r`);
+    // The admin password is set beforehand: with none, the console runs the first-boot setup.
+    await waitFor(() => /Password: $/.test(screen), 5000);
+    input.write(`${ADMIN}\r`);
     if (!(await waitFor(() => /Logged in/.test(screen), 10_000))) throw new Error(`console login failed: ${JSON.stringify(screen)}`);
 
     return {
