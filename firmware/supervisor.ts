@@ -256,7 +256,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
   extensions.add('leds', (c) => Object.assign(createLedService(c, alerts), { restartOn: ['board.leds', 'board.profile', 'board.gpioRoot'] as const }));
-  const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION }));
+  const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION, certificate: mail.certificates }));
   const firewall = extensions.add('firewall', (c) => createFirewallService(c, options.firewall));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
   extensions.add('dns-watch', (c) => createDnsWatch(c));
