@@ -49,6 +49,7 @@ import { createDmarcReportService } from '../src/dmarcreport/service.ts';
 import { createWebService, type WebService } from '../src/web/service.ts';
 import { createAcmeService, type AcmeService } from '../src/acme/service.ts';
 import { attachPolicyRoute } from '../src/mtasts/inbound.ts';
+import { autoconfigRoute } from '../src/autoconfig/routes.ts';
 import { formatTransportStatus } from '../src/acme/status.ts';
 import type { CommandHooks } from './commands/types.ts';
 
@@ -255,7 +256,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
   extensions.add('leds', (c) => Object.assign(createLedService(c, alerts), { restartOn: ['board.leds', 'board.profile', 'board.gpioRoot'] as const }));
-  const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION }));
+  const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION, certificate: mail.certificates }));
   const firewall = extensions.add('firewall', (c) => createFirewallService(c, options.firewall));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
   extensions.add('dns-watch', (c) => createDnsWatch(c));
@@ -263,6 +264,11 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
   const web = extensions.add('web', (c) => createWebService(c, { certificates: mail.certificates, ephemeralPorts: options.ephemeralPorts ?? false }));
   attachPolicyRoute(ctx, web);
+  // Thunderbird, Outlook and Apple Mail set themselves up from the ports the listeners really hold.
+  web.route(autoconfigRoute(ctx, () => {
+    const smtp = mail.smtp.ports();
+    return { ...(smtp.submission ? { submission: smtp.submission } : {}), ...(smtp.smtps ? { smtps: smtp.smtps } : {}), ...mail.pop3.ports() };
+  }));
   const acme = extensions.add('acme', (c) => createAcmeService(c, { certificates: mail.certificates, web }));
   extensions.add('tlsrpt', (c) => createTlsReportService({ ctx: c, recorder: mail.recorder, spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }));
   const hooks: CommandHooks = {

@@ -1,7 +1,7 @@
 // Client autoconfig as pure handlers: request facts in, status, content type and body out. The
-// board's web listener (src/web/, issue 16) mounts them with autoconfigRoutes(); until it exists
-// they are tested directly. Nothing here says whether a user exists: every address of a local
-// domain gets the same settings, so the documents cannot be used to find out user names.
+// board's web listener (src/web/) mounts them with autoconfigRoute() (firmware/supervisor.ts).
+// Nothing here says whether a user exists: every address of a local domain gets the same
+// settings, so the documents cannot be used to find out user names.
 import type { Context } from '../context.ts';
 import { publicDomains } from '../dnsrecords/records.ts';
 import { localAddress, type ClientFacts, type ServicePorts } from './facts.ts';
@@ -99,6 +99,8 @@ export function clientFacts(ctx: Pick<Context, 'store'>, ports: ServicePorts): C
 export interface AutoconfigRoute {
   readonly name: string;
   readonly schemes: readonly ('http' | 'https')[];
+  /** Autodiscover is a POST: the body read, at most. */
+  readonly maxBody: number;
   active(): boolean;
   match(req: Pick<AutoconfigRequest, 'path'>): boolean;
   handle(req: AutoconfigRequest): AutoconfigResponse;
@@ -110,6 +112,7 @@ export function autoconfigRoute(ctx: Pick<Context, 'store'>, ports: () => Servic
     name: 'autoconfig',
     // Thunderbird tries http as well as https; the documents hold no secret.
     schemes: ['http', 'https'],
+    maxBody: MAX_BODY,
     active: () => ctx.store.get('autoconfig.enabled'),
     match: (req) => isAutoconfigPath(req.path),
     handle: (req) => handleAutoconfig(clientFacts(ctx, ports()), req),

@@ -93,6 +93,8 @@ export interface DiscoveryInput {
   dnsDomains?: readonly string[];
   /** Domains whose received DMARC reports are summed up: one sensor each (messages that failed). */
   dmarcDomains?: readonly string[];
+  /** A sensor for the served certificate's expiry (when the firmware serves TLS). */
+  certificate?: boolean;
 }
 
 const snake = (key: string): string => key.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
@@ -153,10 +155,24 @@ export function discoveryMessages(input: DiscoveryInput): Discovery[] {
     };
     return { component: 'sensor', objectId, config };
   });
+  // When the certificate expires (HA shows it as a time, and can warn on it); source and names as attributes.
+  const certificate: Discovery[] = input.certificate ? [{
+    component: 'sensor', objectId: 'certificate_expiry',
+    config: {
+      ...base('certificate_expiry', 'Certificate expires'),
+      state_topic: tp.certificate,
+      value_template: '{{ value_json.notAfter }}',
+      json_attributes_topic: tp.certificate,
+      device_class: 'timestamp',
+      icon: 'mdi:certificate',
+      entity_category: 'diagnostic',
+    },
+  }] : [];
   return [
     ...sensors,
     ...dns,
     ...dmarc,
+    ...certificate,
     {
       component: 'binary_sensor', objectId: 'under_attack',
       // device_class safety: "on means unsafe", which is what an attack is.

@@ -15,6 +15,7 @@ import { deviceDiscovery, discoveryMessages } from './discovery.ts';
 import { publicDomains } from '../dnsrecords/records.ts';
 import { topics, type Topics } from './topics.ts';
 import { Outbox, type OutboxStats } from './outbox.ts';
+import type { CertificateStore } from '../tls/store.ts';
 
 /** Publishes awaiting their PUBACK before new ones wait in the outbox instead of MQTT.js. */
 const MAX_INFLIGHT = 256;
@@ -37,6 +38,8 @@ export interface MqttService extends Service {
 export interface MqttOptions {
   /** Firmware version for the Home Assistant device block. */
   version?: string;
+  /** The certificate the TLS listeners serve, for its sensor (src/tls/store.ts CertificateStore). */
+  certificate?: Pick<CertificateStore, 'current' | 'onChange'>;
 }
 
 type AlertsApi = Pick<AlertEngine, 'activeCount' | 'ack'>;
@@ -94,7 +97,7 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
     const model = `${get('board.profile')} (${get('role')})`;
     const domains = get('dnsrecords.watch') ? publicDomains(get('domains')) : [];
     const input = { topics: tp!, hostname: get('hostname'), model, version: options.version ?? 'dev', dnsDomains: domains.length > 0 ? [get('hostname'), ...domains] : [],
-      dmarcDomains: get('dmarcreport.readIncoming') ? publicDomains(get('domains')) : [] };
+      dmarcDomains: get('dmarcreport.readIncoming') ? publicDomains(get('domains')) : [], certificate: options.certificate !== undefined };
     if (get('mqtt.discovery') === 'device') {
       outbox.volatile(tp!.deviceDiscovery, json(deviceDiscovery(input)), { qos: 1, retain: true });
       return;
@@ -119,6 +122,14 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
   const publishDns = (p: EventMap['dns.checked']): void => {
     lastDns = p;
     for (const d of p.domains) outbox.volatile(tp!.dns(d.domain), json({ ...d, checkedAt: p.checkedAt }), { qos: 1, retain: true });
+  };
+
+  /** The served certificate for its sensor (retained), on connect and whenever ACME swaps it. */
+  const publishCertificate = (): void => {
+    const c = options.certificate?.current;
+    if (!c) return;
+    const daysLeft = Math.floor((c.notAfter.getTime() - Date.now()) / 86_400_000);
+    outbox.volatile(tp!.certificate, json({ source: c.source, names: c.names, issuer: c.issuer, notAfter: c.notAfter.toISOString(), daysLeft }), { qos: 1, retain: true });
   };
 
   const reply = (body: { command: string; ok: boolean; cleared?: string[]; error?: string }): void => {
@@ -201,6 +212,7 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
       publishAttack();
       publishMetrics();
       if (lastDns) publishDns(lastDns);
+      publishCertificate();
       outbox.flush();
     });
     c.on('message', (topic, payload) => {
@@ -222,6 +234,7 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
       ctx.bus.on('alert.raised', (a) => onAlert(t.alert, a.kind, a)),
       ctx.bus.on('alert.cleared', (a) => onAlert(t.alertCleared, a.reason, a)),
       ctx.bus.on('dns.checked', publishDns),
+      ...(options.certificate ? [options.certificate.onChange(publishCertificate)] : []),
       ctx.bus.on('dmarc.report', (p) => outbox.volatile(t.dmarc(p.domain), json(p), { qos: 1, retain: true })),
     ];
     timer = setInterval(publishMetrics, get('mqtt.metricsInterval') * 1000);

@@ -28,6 +28,8 @@ export interface Topics {
   dns(domain: string): string;
   /** DMARC aggregate reports received about one domain: totals, JSON, retained. */
   dmarc(domain: string): string;
+  /** The certificate the TLS listeners serve: source, names, expiry, JSON, retained. */
+  readonly certificate: string;
 }
 
 /** MQTT topic level from a host name: dots and anything outside [A-Za-z0-9_-] become '_'. */
@@ -57,5 +59,6 @@ export function topics(prefix: string, discoveryPrefix: string, hostname: string
     entityDiscoveryFilter: `${disc}/+/${node}/+/config`,
     dns: (domain) => `${base}/dns/${nodeId(domain)}`,
     dmarc: (domain) => `${base}/dmarc/${nodeId(domain)}`,
+    certificate: `${base}/certificate`,
   };
 }

@@ -1,6 +1,6 @@
 // The web listener's sockets: plain HTTP (web.port) and HTTPS (web.tlsPort) with the board's
 // certificate. Loaded only when a route needs a listener (src/web/service.ts). Requests are
-// bounded: GET and HEAD only, no body, 8 KiB of headers, web.requestTimeout to send them,
+// bounded: GET and HEAD, POST only to a route that reads a body (up to its maxBody), 8 KiB of headers, web.requestTimeout to send them,
 // web.maxConnections per port, 100 requests per connection. An HTTPS connection whose ClientHello
 // offers only "acme-tls/1" is an ACME TLS-ALPN-01 validation (RFC 8737) and gets the challenge
 // certificate; every other one goes to the HTTPS server untouched.
@@ -17,7 +17,7 @@ import type { AlpnResponder, Scheme, WebRequest, WebResponse, WebRoute } from '.
 export interface ListenerDeps {
   certificates: CertificateStore;
   ephemeralPorts: boolean;
-  route(req: WebRequest): WebRoute | undefined;
+  route(req: Pick<WebRequest, 'host' | 'path' | 'scheme'>): WebRoute | undefined;
   alpn(): AlpnResponder | null;
 }
 
@@ -32,6 +32,23 @@ const MAX_HEADER_BYTES = 8192;
 const MAX_URL = 2048;
 const KEEP_ALIVE_MS = 5000;
 const HELLO_TIMEOUT_MS = 10_000;
+
+/** The whole body up to `max` bytes, or undefined when it is longer (a chunked one is counted as it comes). */
+function readBody(req: IncomingMessage, max: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max) {
+        resolve(undefined);
+        req.pause(); // the 413 closes the connection; the rest is never read
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', () => resolve(undefined));
+  });
+}
 
 export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
   // Taken as CommonJS built-ins: an ES import of node:http builds its whole namespace (undici,
@@ -52,23 +69,37 @@ export function createListeners(ctx: Context, deps: ListenerDeps): Listeners {
       });
       res.end(req.method === 'HEAD' ? undefined : body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send({ status: 405, headers: { Allow: 'GET, HEAD' }, body: 'only GET and HEAD\n' });
-    // No route takes a body: one announced is refused before it is read.
-    if ((req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') || req.headers['transfer-encoding'] !== undefined) {
-      res.shouldKeepAlive = false;
-      return send({ status: 413, body: 'no request body is accepted\n' });
-    }
+    const method = req.method;
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return send({ status: 405, headers: { Allow: 'GET, HEAD' }, body: 'only GET and HEAD\n' });
     const url = req.url ?? '/';
     if (url.length > MAX_URL) return send({ status: 414, body: 'URI too long\n' });
     const q = url.indexOf('?');
-    const request: WebRequest = {
-      method: req.method,
+    const where = {
       host: (req.headers.host ?? '').toLowerCase().replace(/:\d+$/, '').replace(/\.$/, ''),
       path: q < 0 ? url : url.slice(0, q),
       scheme,
-      client,
     };
-    const route = deps.route(request);
+    const route = deps.route(where);
+    const maxBody = route?.maxBody ?? 0;
+    if (method === 'POST' && maxBody === 0) return send({ status: 405, headers: { Allow: 'GET, HEAD' }, body: 'only GET and HEAD\n' });
+    // A route that takes no body: one announced is refused before it is read.
+    const announced = req.headers['content-length'];
+    const hasBody = (announced !== undefined && announced !== '0') || req.headers['transfer-encoding'] !== undefined;
+    if (hasBody && (method !== 'POST' || (announced !== undefined && !(Number(announced) <= maxBody)))) {
+      res.shouldKeepAlive = false;
+      return send({ status: 413, body: method === 'POST' ? `a body of at most ${maxBody} bytes is accepted\n` : 'no request body is accepted\n' });
+    }
+    let body: string | undefined;
+    if (method === 'POST') {
+      body = await readBody(req, maxBody);
+      if (body === undefined) {
+        res.shouldKeepAlive = false;
+        return send({ status: 413, body: `a body of at most ${maxBody} bytes is accepted\n` });
+      }
+    }
+    const query: Record<string, string> = {};
+    if (q >= 0) for (const [k, v] of new URLSearchParams(url.slice(q + 1))) if (!(k in query)) query[k] = v;
+    const request: WebRequest = { method, ...where, query, ...(body !== undefined ? { body } : {}), client };
     if (!route) return send({ status: 404, body: 'not found\n' });
     let answer: WebResponse;
     try {

@@ -13,11 +13,15 @@ import type { Listeners } from './listeners.ts';
 export type Scheme = 'http' | 'https';
 
 export interface WebRequest {
-  readonly method: 'GET' | 'HEAD';
+  readonly method: 'GET' | 'HEAD' | 'POST';
   /** Host header, lower case, without port or trailing dot. */
   readonly host: string;
   /** The path, without the query. */
   readonly path: string;
+  /** The query's parameters (the first of each name). */
+  readonly query: Readonly<Record<string, string>>;
+  /** The body of a POST, read whole up to the route's maxBody (UTF-8). */
+  readonly body?: string;
   readonly scheme: Scheme;
   readonly client: string;
 }
@@ -37,7 +41,9 @@ export interface WebRoute {
   readonly schemes: readonly Scheme[];
   /** Whether the route serves right now (a listener it needs opens only then); always by default. */
   active?(): boolean;
-  match(req: WebRequest): boolean;
+  /** A route that takes POST says how large a body it reads (Outlook's Autodiscover); others get none. */
+  readonly maxBody?: number;
+  match(req: Pick<WebRequest, 'host' | 'path' | 'scheme'>): boolean;
   handle(req: WebRequest): WebResponse | Promise<WebResponse>;
 }
 

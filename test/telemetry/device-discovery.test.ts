@@ -1,6 +1,7 @@
 // Home Assistant's device-based discovery (HA 2024.11): one retained config with the device, the
 // origin, the shared availability and every entity under cmps; a DNS sensor per domain fed by the
-// DNS watch of the running firmware; switching forms removes the other form's retained configs.
+// DNS watch of the running firmware; a sensor with the served certificate's expiry; switching forms
+// removes the other form's retained configs.
 import t from 'tap';
 import { startMosquitto, watch } from './fixtures/mosquitto.ts';
 import { startDnsServer } from '../support/dns-server.ts';
@@ -45,6 +46,13 @@ t.test('device discovery: one config with dev, o, availability and cmps; DNS sen
 
   t.match(config.cmps.dmarc_failed_yubin_test, { p: 'sensor', name: `DMARC failures ${DOMAIN}`, state_topic: 'yubin/mx_yubin_test/dmarc/yubin_test', value_template: '{{ value_json.failed }}', state_class: 'total_increasing' },
     'a sensor per domain for mail claiming it that failed DMARC in the reports received');
+
+  t.match(config.cmps.certificate_expiry, { p: 'sensor', name: 'Certificate expires', device_class: 'timestamp', state_topic: 'yubin/mx_yubin_test/certificate', value_template: '{{ value_json.notAfter }}', entity_category: 'diagnostic' },
+    'a sensor for the served certificate: when it expires');
+  const cert = await ha.waitFor((m) => m.topic === 'yubin/mx_yubin_test/certificate', 5000, 'certificate state');
+  const served = JSON.parse(cert.text) as { source: string; names: string[]; notAfter: string; daysLeft: number };
+  t.equal(served.source, 'self-signed', 'before any ACME issuance: the self-signed certificate');
+  t.ok(!Number.isNaN(Date.parse(served.notAfter)) && served.daysLeft > 300, `expires ${served.notAfter} (${served.daysLeft} days)`);
 
   const cleared = await ha.waitFor((m) => m.topic === 'homeassistant/sensor/mx_yubin_test/queue_depth/config' && m.text === '', 5000, 'stale entity config removed');
   t.ok(cleared, 'the old per-entity config is removed (empty retained message)');
