@@ -1,5 +1,5 @@
 // `node bench/floor.ts`: the floor under Yubin's SMTP ingest on this machine, measured beside Postfix
-// in the same run (bench/floor/sink.ts says what each Node sink does). If even the floor of a
+// and Haraka in the same run (bench/floor/sink.ts says what each Node sink does). If even the floor of a
 // Node.js process is below a target ratio, no change inside Yubin reaches that target here.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -9,6 +9,7 @@ import { smtpSource } from './lib/load.ts';
 import { tempDir, median, stopChild } from './lib/system.ts';
 import { startPostfix } from './peers/postfix.ts';
 import { startYubin } from './peers/yubin.ts';
+import { startHaraka } from './peers/haraka.ts';
 
 const KiB = 1024;
 const sink = fileURLToPath(new URL('./floor/sink.ts', import.meta.url));
@@ -25,6 +26,7 @@ const peers = [
   await startSink('smtp-server'),
   await startYubin({ dir: await tempDir('floor-yubin-'), user: 'bench', password: 'bench-password-1', apopSecret: 'bench-apop-secret', mode: 'accept', client: 'outside', groupCommitMs: 0, stages: 'default', build: 'source' }),
   await startPostfix({ dir: await tempDir('floor-postfix-'), mode: 'accept' }),
+  await startHaraka(await tempDir('floor-haraka-')),
 ];
 const rows: string[] = [];
 for (const [size, sessions, count] of [[10 * KiB, 20, 400], [10 * KiB, 1, 60], [1 * KiB, 20, 400]] as const) {
