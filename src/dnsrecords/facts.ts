@@ -4,7 +4,7 @@ import type { Context } from '../context.ts';
 import { keysFor } from '../dkimsign/sign.ts';
 import { txtRecord } from '../dkimsign/keys.ts';
 import { mailauthResolver } from '../senderauth/mailauth-dns.ts';
-import { SPF_TIME_LIMIT_MS } from '../senderauth/senderid.ts';
+import { SPF_TIME_LIMIT_MS } from '../senderauth/limits.ts';
 import type { DnsResolver } from '../dns/resolver.ts';
 import { publicDomains, type RecordFacts } from './records.ts';
 import type { CheckOptions } from './check.ts';

@@ -4,7 +4,6 @@ import type { Settings } from '../config/schema.ts';
 import type { DnsResolver } from '../dns/resolver.ts';
 import { addressesOf } from './mx.ts';
 import { relayTls, splitHostPort } from './deliverer.ts';
-import { probeSession } from './transaction.ts';
 
 type Get = <K extends keyof Settings>(key: K) => Settings[K];
 
@@ -23,6 +22,8 @@ export async function probeSmarthost(get: Get, resolver: DnsResolver, timeoutMs 
     socketTimeoutMs: timeoutMs,
     ...(user ? { auth: { user, pass: get('relay.smarthostPassword') } } : {}),
   };
+  // Loaded here, as a delivery loads it: nodemailer's client is never part of an idle board.
+  const { probeSession } = await import('./transaction.ts');
   let last = '';
   for (const address of found.addresses) {
     const r = await probeSession({ address, port, name: host }, options);

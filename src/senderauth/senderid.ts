@@ -5,9 +5,9 @@
 import { spf as mailauthSpf, type DNSResolver } from 'mailauth';
 import { findPra } from './pra.ts';
 import type { HeaderField } from '../mime/header-block.ts';
+import { SPF_TIME_LIMIT_MS } from './limits.ts';
 
-/** RFC 7208 §4.6.4: an SPF evaluation may be cut off after at least 20 seconds (then temperror). */
-export const SPF_TIME_LIMIT_MS = 20_000;
+export { SPF_TIME_LIMIT_MS };
 
 export type SenderIdScope = 'pra' | 'mfrom';
 export type SpfResultName = 'pass' | 'fail' | 'softfail' | 'neutral' | 'none' | 'temperror' | 'permerror';

@@ -49,3 +49,27 @@ t.test('the firmware bundle does not ES-import node:http or node:https', { timeo
     t.same(source.match(/\bimport\s*[\w{][^;]*?from\s*["']node:https?["']/g) ?? [], [], file);
   }
 });
+
+// What an idle board loads is yubin.mjs and the chunks it imports statically; everything else is read
+// at first use. mailauth with undici and joi (~17 MiB of idle RSS when a constant pulled it in),
+// nodemailer's client, acme-client and its ASN.1 stack must stay behind an import().
+t.test('the chunks an idle board loads hold none of the heavy packages', { timeout: 240_000 }, async (t) => {
+  const out = await mkdtemp(`${tmpdir()}/yubin-bundle-`);
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  await bundleFirmware({ target: targets.x64, entry: new URL('../../firmware/yubin.ts', import.meta.url).pathname, out });
+  const loaded = new Set<string>();
+  const visit = async (file: string): Promise<void> => {
+    if (loaded.has(file)) return;
+    loaded.add(file);
+    const source = await readFile(`${out}/${file}`, 'utf8');
+    // Static imports only: `import{…}from"./x.mjs"` and `import"./x.mjs"`, not `import("./x.mjs")`.
+    for (const m of source.matchAll(/\bimport\s*(?:[\w$*{][^;()]*?from\s*)?["']\.\/([\w.-]+\.mjs)["']/g)) await visit(m[1]!);
+  };
+  await visit('yubin.mjs');
+  t.ok(loaded.size > 1, `${loaded.size} files loaded at start`);
+  for (const file of loaded) {
+    const source = await readFile(`${out}/${file}`, 'utf8');
+    const heavy = [...new Set([...source.matchAll(/node_modules\/(mailauth|nodemailer|acme-client|undici|joi|@peculiar\/[\w-]+)\//g)].map((m) => m[1]))];
+    t.same(heavy, [], `${file}: no heavy package`);
+  }
+});
