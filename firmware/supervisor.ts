@@ -51,6 +51,8 @@ export interface FirmwareOptions {
   restart?: () => void;
   /** What the console's `shutdown` and `reboot` do (yubin start stops, or asks systemd). */
   shutdown?: CommandHooks['shutdown'];
+  /** What `factory-reset` does once the reset is requested (yubin start restarts, or reboots the board). */
+  reset?: CommandHooks['reset'];
   /** Retry timing of failed extensions (tests shorten it). */
   backoff?: Backoff;
   log?: Logger;
@@ -191,7 +193,7 @@ export interface Addons {
   hooks: CommandHooks;
 }
 
-export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff'> = {}): Addons {
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'reset' | 'backoff'> = {}): Addons {
   const { alerts, metrics } = watchers;
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
@@ -208,6 +210,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
+    ...(options.reset ? { reset: options.reset } : {}),
   };
   return { extensions, mqtt, firewall, hooks };
 }

@@ -10,6 +10,7 @@ import { startFirmware, type Firmware } from './supervisor.ts';
 import { systemdNotifier, underSystemd } from '../image/runtime/sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
 import { START_USAGE } from './commands/start.ts';
+import { applyPendingReset } from './lifecycle/reset.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -45,11 +46,15 @@ async function start(argv: string[]): Promise<void> {
   const systemd = systemdNotifier();
   let stopWatchdog: (() => void) | undefined;
   const boot = async () => {
+    // A factory reset asked for before this start is carried out before anything opens the data.
+    const reset = await applyPendingReset(resolve(args.dataDir));
+    if (reset) process.stdout.write(`yubin: factory reset (${reset}) done: starting as new\n`);
     firmware = await startFirmware({
       ...args,
       console: true,
       restart: () => void restart(),
       shutdown,
+      reset: resetNow,
       // The image's boot test and the test suite wait for this line.
       onReady: (ports) => {
         const list = Object.entries(ports).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -112,6 +117,16 @@ async function start(argv: string[]): Promise<void> {
     if (how === 'reboot') throw new Error("not on a board (no systemd here): 'restart' restarts Yubin, 'shutdown' stops it");
     setImmediate(() => stop('console shutdown'));
     return 'stopping Yubin';
+  }
+  // factory-reset: on the board a reboot (the data partition may be re-made before the firmware
+  // starts); elsewhere a restart in place, which carries the reset out first (boot above).
+  async function resetNow(): Promise<string> {
+    if (underSystemd()) {
+      await promisify(execFile)('systemctl', ['--no-block', 'reboot'], { timeout: 10_000 });
+      return 'rebooting to reset: Yubin stops first, then the board starts as new';
+    }
+    setImmediate(() => void restart());
+    return 'restarting Yubin to reset';
   }
   await boot();
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -9,6 +9,8 @@ import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
+import { backupCommand } from './backup.ts';
+import { factoryResetCommand } from './reset.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -55,6 +57,8 @@ export const commands: Command[] = [
   archiveCommand,
   quarantineCommand,
   dkimCommand,
+  backupCommand,
+  factoryResetCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };

@@ -30,6 +30,9 @@ export interface CommandHooks {
   /** `shutdown` / `reboot`: stop the appliance (on the board: then power it off or reboot it).
    * Returns at once with what is going to happen; the stop itself follows. */
   shutdown?(how: 'poweroff' | 'reboot'): Promise<string> | string;
+  /** `factory-reset`: carry out the reset just requested (restart Yubin; on the board reboot it).
+   * Returns at once with what is going to happen. */
+  reset?(): Promise<string> | string;
 }
 
 export interface PromptOptions {

@@ -91,6 +91,7 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
     }
     if (!hasAdminPassword(ctx)) {
       out.write(`No admin password is set yet: choose one now (at least ${MIN_ADMIN_PASSWORD} characters).\n`);
+      out.write("To bring back a backup of this or another board, log in with it and type 'backup restore FILE'.\n");
       try {
         await setAdminPassword(ctx, await askNewSecret(env(() => undefined), 'admin password', { check: adminPasswordRules }));
       } catch (err) {
