@@ -35,6 +35,7 @@ import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
+import { upgradeStatusService } from './lifecycle/upgrade.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -202,6 +203,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   const firewall = extensions.add('firewall', (c) => createFirewallService(c));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
+  extensions.add('upgrade-status', (c) => upgradeStatusService(c));
   const hooks: CommandHooks = {
     alerts,
     firewall,

@@ -51,12 +51,35 @@ const domain = 'yubin.test';
 const apopSecret = `apop-${randomBytes(6).toString('hex')}`;
 const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
 
+/**
+ * The loader's command line plus `extra` (the memory report the RSS figure is read from), without
+ * quiet (when a step fails, the console tail printed with it shows the boot); and the kernel alone
+ * in `dir`, for the KVM probe (qemu.ts: probeKvm). GRUB's A/B config, or syslinux's on older images.
+ */
+export async function bootArgs(disk: string, dir: string, extra: string): Promise<void> {
+  const fat = await fatOf(disk);
+  const grub = await run('mtype', ['-i', fat, '::grub/grub.cfg']).catch(() => null);
+  if (grub !== null) {
+    await writeFile(`${dir}/grub.cfg`, grub.replace(/^(set yubin_args=".*)"$/m, `$1 ${extra}"`).replace(' quiet', ''));
+    await run('mcopy', ['-o', '-i', fat, `${dir}/grub.cfg`, '::grub/grub.cfg']);
+    // The kernel is in slot A's squashfs (partition 2).
+    const slotA = (await partitions(disk))[1]!;
+    await run('unsquashfs', ['-q', '-n', '-o', String(slotA.startBytes), '-d', `${dir}/slot-a`, disk, 'boot/vmlinuz']);
+    await run('cp', [`${dir}/slot-a/boot/vmlinuz`, `${dir}/vmlinuz`]);
+    return;
+  }
+  const cfg = await run('mtype', ['-i', fat, '::syslinux.cfg']);
+  await writeFile(`${dir}/syslinux.cfg`, cfg.replace(/^(\s*APPEND .*)$/m, `$1 ${extra}`).replace(' quiet', ''));
+  await run('mcopy', ['-o', '-i', fat, `${dir}/syslinux.cfg`, '::syslinux.cfg']);
+  await run('mcopy', ['-i', fat, '::vmlinuz', dir]);
+}
+
 /** A data partition holding the board defaults plus the test's user, made through the real store. */
-async function testDataPartition(dir: string): Promise<string> {
+export async function testDataPartition(dir: string, extra: Record<string, unknown> = {}): Promise<string> {
   const tree = `${dir}/data-tree`;
   const dataDir = `${tree}/yubin`;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writeFile(`${dataDir}/config.json`, boardConfigJson({ domains: [domain], 'console.passwordHash': await hashPassword(adminPassword) }), { mode: 0o600 });
+  await writeFile(`${dataDir}/config.json`, boardConfigJson({ domains: [domain], 'console.passwordHash': await hashPassword(adminPassword), ...extra }), { mode: 0o600 });
   const store = await ConfigStore.open(dataDir);
   const users = new Users(store);
   await users.add(user, `pw-${randomBytes(8).toString('hex')}`);
@@ -94,21 +117,16 @@ async function main(target: Target, argv: string[]): Promise<number> {
     // A copy, sparse, on a disk larger than the image: the data partition must grow into it.
     const disk = `${dir}/disk.raw`;
     await run('cp', ['--sparse=always', image, disk]);
-    const before = (await partitions(disk))[2]!.sizeBytes;
+    // The data partition is the last one (3 on a one-root image, 4 with A/B slots).
+    const dataPart = (await partitions(disk)).at(-1)!;
+    const before = dataPart.sizeBytes;
     const rawBytes = (await run('stat', ['-c', '%s', disk])).trim();
     await truncate(disk, Number(rawBytes) + 1024 * MiB);
     let kernel: { vmlinuz: string; initrd: string; append: string } | undefined;
     const report = 'yubin.report=5';
     if (target.arch === 'x64') {
-      await writePartition(disk, 3, await testDataPartition(dir));
-      // The loader's command line, plus the memory report the RSS figure is read from.
-      const fat = await fatOf(disk);
-      const cfg = await run('mtype', ['-i', fat, '::syslinux.cfg']);
-      // Without quiet: when a step fails, the console tail printed with it shows the boot.
-      await writeFile(`${dir}/syslinux.cfg`, cfg.replace(/^(\s*APPEND .*)$/m, `$1 ${report}`).replace(' quiet', ''));
-      await run('mcopy', ['-o', '-i', fat, `${dir}/syslinux.cfg`, '::syslinux.cfg']);
-      // The kernel alone, for the KVM probe (qemu.ts: probeKvm).
-      await run('mcopy', ['-i', fat, '::vmlinuz', dir]);
+      await writePartition(disk, dataPart.number, await testDataPartition(dir));
+      await bootArgs(disk, dir, report);
     } else {
       // -M virt has no Pi firmware: take kernel and initrd from the image's FAT, console on the PL011.
       const fat = await fatOf(disk);

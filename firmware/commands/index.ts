@@ -11,6 +11,7 @@ import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
 import { backupCommand } from './backup.ts';
 import { factoryResetCommand } from './reset.ts';
+import { upgradeCommand } from './upgrade.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -59,6 +60,7 @@ export const commands: Command[] = [
   dkimCommand,
   backupCommand,
   factoryResetCommand,
+  upgradeCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };
