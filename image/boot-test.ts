@@ -21,7 +21,7 @@ import { hashPassword } from '../src/accounts/passwords.ts';
 type Outcome = { status: 'pass' | 'fail' | 'skip'; detail: string };
 const results: Array<{ step: string } & Outcome> = [];
 
-async function step(name: string, body: () => Promise<Outcome | string>): Promise<Outcome> {
+export async function step(name: string, body: () => Promise<Outcome | string>): Promise<Outcome> {
   const start = performance.now();
   let outcome: Outcome;
   try {
@@ -42,14 +42,15 @@ async function step(name: string, body: () => Promise<Outcome | string>): Promis
 }
 
 let consoleTail: (() => string) | undefined;
+export const showConsoleOnFailure = (vm: Vm) => (consoleTail = () => vm.tail(30));
 const skip = (detail: string): Outcome => ({ status: 'skip', detail });
-const fail = (detail: string): Outcome => ({ status: 'fail', detail });
+export const fail = (detail: string): Outcome => ({ status: 'fail', detail });
 
 // Who the test is: a mailbox with an APOP secret, and the console's admin password.
-const user = 'alice';
-const domain = 'yubin.test';
-const apopSecret = `apop-${randomBytes(6).toString('hex')}`;
-const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
+export const user = 'alice';
+export const domain = 'yubin.test';
+export const apopSecret = `apop-${randomBytes(6).toString('hex')}`;
+export const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
 
 /**
  * The loader's command line plus `extra` (the memory report the RSS figure is read from), without
@@ -141,7 +142,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
     const start = (accel: 'kvm' | 'tcg') => {
       const started = new Vm({ target, disk, dir, accel, ...(kernel ? { kernel } : {}) });
       vm = started;
-      consoleTail = () => started.tail(30);
+      showConsoleOnFailure(started);
       console.log(`boot-test: qemu ${target.arch} with ${accel.toUpperCase()}, 512 MiB, image ${image}`);
       return started;
     };
@@ -206,18 +207,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
     };
     await step('POP3: the user fetches it with APOP', pop3);
 
-    // The console (firmware/console/session.ts): a banner, "Password: ", then "Logged in." and a
-    // prompt "HOSTNAME> " ("HOSTNAME*> " while settings are staged). The same UART also carries
-    // kernel and systemd lines, so prompts are matched without anchoring them to the line's end.
-    const consolePrompt = /[\w.-]+\*?> /;
-    const consoleLogin = async (): Promise<void> => {
-      theVm.type('\r');
-      const seen = await theVm.waitFor(/Password: |[\w.-]+\*?> /, 20_000);
-      if (!seen[0].startsWith('Password')) return; // still logged in from an earlier step
-      theVm.type(`${adminPassword}\r`);
-      await theVm.waitFor(/Logged in\.[^\n]*\n/, 30_000);
-      await theVm.waitFor(consolePrompt, 10_000);
-    };
+    const consoleLogin = () => loginOnConsole(theVm);
     await step('console: log in on the UART and run show status', async () => {
       await consoleLogin();
       theVm.type('show status\r');
@@ -263,6 +253,19 @@ async function main(target: Target, argv: string[]): Promise<number> {
   }
 }
 
+// The console (firmware/console/session.ts): a banner, "Password: ", then "Logged in." and a
+// prompt "HOSTNAME> " ("HOSTNAME*> " while settings are staged). The same UART also carries
+// kernel and systemd lines, so prompts are matched without anchoring them to the line's end.
+export const consolePrompt = /[\w.-]+\*?> /;
+export async function loginOnConsole(theVm: Vm): Promise<void> {
+  theVm.type('\r');
+  const seen = await theVm.waitFor(/Password: |[\w.-]+\*?> /, 20_000);
+  if (!seen[0].startsWith('Password')) return; // still logged in from an earlier step
+  theVm.type(`${adminPassword}\r`);
+  await theVm.waitFor(/Logged in\.[^\n]*\n/, 30_000);
+  await theVm.waitFor(consolePrompt, 10_000);
+}
+
 /** The issue's target for the firmware's idle RSS inside the image. */
 const rssTargetMiB = 50;
 /** Above this the step fails: the V8 old-generation cap (--max-old-space-size=128 in NODE_FLAGS), a leak. */
@@ -289,7 +292,7 @@ async function rssStep(vm: Vm, when: 'idle' | 'after-mail'): Promise<void> {
   });
 }
 
-function finish(): number {
+export function finish(): number {
   const count = (s: Outcome['status']) => results.filter((r) => r.status === s).length;
   console.log(`${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
   return count('fail') > 0 || count('pass') === 0 ? 1 : 0;

@@ -90,7 +90,7 @@ async function customizeRoot(root: string, target: Target, app: string, options:
     // No root line: the slot GRUB chose is mounted by the kernel (root=PARTUUID=…), read-only;
     // the FAT is mounted writable for RAUC's grub-editenv.
     const fstab = (await readFile(`${root}/etc/fstab`, 'utf8')).split('\n').filter((l) => !/^LABEL=yubin-root\s/.test(l))
-      .map((l) => l.replace(/^(LABEL=yubin-boot\s+\/boot\/firmware\s+vfat\s+)ro,noauto,nofail/, '$1rw,noatime,nofail,flush')).join('\n');
+      .map((l) => l.replace(/^LABEL=yubin-boot(\s+\/boot\/firmware\s+vfat\s+)ro,noauto,nofail/, `PARTUUID=${DISK_ID}-01$1rw,noatime,nofail,flush`)).join('\n');
     await writeFile(`${root}/etc/fstab`, fstab);
     for (const path of grubLeftovers) await rm(`${root}/${path}`, { recursive: true, force: true });
     for (const f of await readdir(`${root}/usr/bin`)) if (f.startsWith('grub-') && f !== 'grub-editenv') await rm(`${root}/usr/bin/${f}`);

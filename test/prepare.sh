@@ -17,7 +17,7 @@ packages=(
   "${build_packages[@]}"
   swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim
   fetchmail clamav-daemon openssl curl util-linux zip gpg gpg-agent qpdf
-  age tar
+  age tar grub-common
 )
 
 install_missing() {
