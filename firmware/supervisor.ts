@@ -36,6 +36,7 @@ import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
 import { upgradeStatusService } from './lifecycle/upgrade.ts';
+import { backupScheduleService } from '../src/backup/schedule.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -54,6 +55,8 @@ export interface FirmwareOptions {
   shutdown?: CommandHooks['shutdown'];
   /** What `factory-reset` does once the reset is requested (yubin start restarts, or reboots the board). */
   reset?: CommandHooks['reset'];
+  /** How often scheduled backups look whether one is due (tests shorten it; default a minute). */
+  backupLookMs?: number;
   /** Retry timing of failed extensions (tests shorten it). */
   backoff?: Backoff;
   log?: Logger;
@@ -194,7 +197,7 @@ export interface Addons {
   hooks: CommandHooks;
 }
 
-export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'reset' | 'backoff'> = {}): Addons {
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'reset' | 'backoff' | 'backupLookMs'> = {}): Addons {
   const { alerts, metrics } = watchers;
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
@@ -204,6 +207,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
   extensions.add('upgrade-status', (c) => upgradeStatusService(c));
+  extensions.add('backup-schedule', (c) => backupScheduleService(c, { firmware: VERSION, ...(options.backupLookMs ? { lookMs: options.backupLookMs } : {}) }));
   const hooks: CommandHooks = {
     alerts,
     firewall,

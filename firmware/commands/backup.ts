@@ -76,6 +76,19 @@ export const backupCommand: Command = {
       },
     },
     {
+      name: 'passphrase',
+      summary: 'set the passphrase scheduled backups (backup.folder) are encrypted with; asked twice',
+      usage: 'backup passphrase',
+      async run(args, env) {
+        if (args.length > 0) throw new UsageError('usage: backup passphrase');
+        const passphrase = await askNewSecret(env, 'backup passphrase', { key: 'passphrase', check: passphraseRules });
+        const { setSchedulePassphrase } = await import('../../src/backup/schedule.ts');
+        await setSchedulePassphrase(env.ctx.dataDir, passphrase);
+        env.out.write(`scheduled backups will use it${env.ctx.store.get('backup.folder') ? '' : " (set backup.folder to turn them on)"}; keep it apart from the board: without it no backup opens\n`);
+        return EXIT.ok;
+      },
+    },
+    {
       name: 'verify',
       summary: 'decrypt FILE and check every file against its manifest, changing nothing',
       usage: VERIFY_USAGE,

@@ -22,6 +22,7 @@ import { settings as outboundSettings } from '../outbound/settings.ts';
 import { settings as bounceSettings } from '../bounce/settings.ts';
 import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
+import { settings as backupSettings } from '../backup/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -45,4 +46,5 @@ export const stationSettings = {
   ...bounceSettings,
   ...holdSettings,
   ...archiveSettings,
+  ...backupSettings,
 } satisfies Record<string, Setting<unknown>>;

@@ -119,7 +119,7 @@ t.test('a listener that throws: mail is accepted and delivered, its extension is
   t.same(down, [{ service: 'thrower', reason: 'its message.received listener failed: cannot count this one' }]);
   const status = await consoleCommand(fw, 'show status');
   t.match(status, /mail: 1 received, 1 delivered/, 'the listeners after it (metrics) still counted the message');
-  t.match(status, /extensions: leds up, mqtt up, firewall up, health up, quarantine-expiry up, upgrade-status up, thrower DOWN/);
+  t.match(status, /extensions: leds up, mqtt up, firewall up, health up, quarantine-expiry up, upgrade-status up, backup-schedule up, thrower DOWN/);
   t.match(status, /  thrower down since .*: its message\.received listener failed: cannot count this one \(1 failed try; next try in \d+ s\)/);
   t.match(await consoleCommand(fw, 'show alerts'), /critical service-down thrower ×1 \[active\] service thrower is down/);
 
