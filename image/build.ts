@@ -67,7 +67,12 @@ const enabled: ReadonlyArray<readonly [string, string]> = [
 ];
 
 // grub-common is there for grub-editenv alone (RAUC writes GRUB's environment block with it).
-const grubLeftovers = ['usr/share/grub', 'usr/lib/grub', 'etc/grub.d', 'usr/share/locale'];
+// An A/B root is replaced whole by an upgrade, never patched by a package manager: apt, dpkg's
+// file lists and maintainer scripts and Perl (only they use it) go too. (/var is a tmpfs at run
+// time anyway; dpkg's status file stays, as the list of what is in the image.)
+const abLeftovers = ['usr/share/grub', 'usr/lib/grub', 'etc/grub.d', 'usr/share/locale', 'usr/lib/apt', 'etc/apt', 'var/lib/dpkg/info',
+  'var/lib/apt', 'usr/lib/@TRIPLET@/libperl.so.5.36', 'usr/lib/@TRIPLET@/libperl.so.5.36.0'];
+const abLeftoverBinaries = /^(grub-(?!editenv$)|apt|perl)/;
 
 
 async function customizeRoot(root: string, target: Target, app: string, options: { release: string; key: SigningKey }): Promise<void> {
@@ -92,9 +97,9 @@ async function customizeRoot(root: string, target: Target, app: string, options:
     const fstab = (await readFile(`${root}/etc/fstab`, 'utf8')).split('\n').filter((l) => !/^LABEL=yubin-root\s/.test(l))
       .map((l) => l.replace(/^LABEL=yubin-boot(\s+\/boot\/firmware\s+vfat\s+)ro,noauto,nofail/, `PARTUUID=${DISK_ID}-01$1rw,noatime,nofail,flush`)).join('\n');
     await writeFile(`${root}/etc/fstab`, fstab);
-    for (const path of grubLeftovers) await rm(`${root}/${path}`, { recursive: true, force: true });
-    for (const f of await readdir(`${root}/usr/bin`)) if (f.startsWith('grub-') && f !== 'grub-editenv') await rm(`${root}/usr/bin/${f}`);
-    for (const f of await readdir(`${root}/usr/sbin`)) if (f.startsWith('grub-')) await rm(`${root}/usr/sbin/${f}`);
+    const triplet = target.debianArch === 'amd64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu';
+    for (const path of abLeftovers) await rm(`${root}/${path.replace('@TRIPLET@', triplet)}`, { recursive: true, force: true });
+    for (const dir of ['usr/bin', 'usr/sbin']) for (const f of await readdir(`${root}/${dir}`)) if (abLeftoverBinaries.test(f)) await rm(`${root}/${dir}/${f}`, { force: true });
   }
   await mkdir(`${root}/data`, { recursive: true });
   await mkdir(`${root}/boot/firmware`, { recursive: true });
@@ -237,6 +242,14 @@ export async function buildImage(target: Target, options: BuildOptions): Promise
     bundle = await makeBundle({ rootImage: slot, compatible: compatible(target), version: release, key, out: bundlePath(target), work });
     console.log(`image: bundle ${bundle} (${((await stat(bundle)).size / MiB).toFixed(1)} MiB, ${compatible(target)} ${release})`);
   } else {
+    if (target.arch === 'arm64') {
+      // Now on the FAT: the Pi firmware, the DTBs of the boards we support, kernel and initrd. The
+      // root's copies (raspi-firmware's own, every DTB of the kernel package, the second kernel and
+      // initrd its hooks put in /boot/firmware) are never read at run time.
+      const [kernel] = await readdir(`${root}/lib/modules`);
+      for (const path of ['usr/lib/raspi-firmware', `usr/lib/linux-image-${kernel}`]) await rm(`${root}/${path}`, { recursive: true, force: true });
+      for (const f of await readdir(`${root}/boot/firmware`)) await rm(`${root}/boot/firmware/${f}`, { recursive: true, force: true });
+    }
     rootMiB = await makeExt4(`${work}/root.ext4`, root, 'yubin-root', { slackMiB: 16, journal: false });
     rootPart = [{ file: `${work}/root.ext4`, type: '83' }];
   }

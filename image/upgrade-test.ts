@@ -49,7 +49,7 @@ async function makeBundles(target: Target, dir: string): Promise<Bundles> {
   await writeFile(`${root}/usr/lib/yubin/app/yubin.mjs`, "console.error('yubin: this firmware is broken on purpose (upgrade test)'); process.exit(3);\n");
   await writeFile(`${root}/usr/lib/yubin/release`, 'broken\n');
   const brokenImage = `${work}/broken.img`;
-  await makeSquashfs(brokenImage, root, target);
+  await makeSquashfs(brokenImage, root, target, { fast: true });
   const broken = await makeBundle({ rootImage: brokenImage, compatible: compatible(target), version: 'broken', key, out: `${dir}/broken.raucb`, work });
   const stranger = await makeKey(`${dir}/keys`, 'stranger');
   const foreign = await makeBundle({ rootImage: v2Image, compatible: compatible(target), version: v2Release, key: stranger, out: `${dir}/foreign.raucb`, work });

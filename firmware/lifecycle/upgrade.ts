@@ -73,23 +73,29 @@ export async function install(file: string, say: (line: string) => void, rauc = 
     throw new UpgradeError(`${file}: no such file`);
   });
   const child = spawn(rauc, ['install', file], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let errors = '';
+  const said: string[] = [];
   let pending = '';
   const lines = (text: string) => {
     pending += text;
     const parts = pending.split(/\r?\n|\r/);
     pending = parts.pop() ?? '';
-    for (const l of parts) if (l.trim()) say(l.trim());
+    for (const l of parts) {
+      if (!l.trim()) continue;
+      said.push(l.trim());
+      say(l.trim());
+    }
   };
   child.stdout.on('data', (b: Buffer) => lines(b.toString()));
-  child.stderr.on('data', (b: Buffer) => {
-    errors += b.toString();
-    lines(b.toString());
-  });
+  child.stderr.on('data', (b: Buffer) => lines(b.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
-  if (pending.trim()) say(pending.trim());
+  if (pending.trim()) {
+    said.push(pending.trim());
+    say(pending.trim());
+  }
   if (code !== 0) {
-    const reason = errors.split('\n').map((l) => l.trim()).filter(Boolean).pop() ?? `rauc install exited ${code}`;
+    // RAUC's own reason ("LastError: signature verification failed: …", "Compatible mismatch …"),
+    // not its closing "Installing `…` failed".
+    const reason = said.find((l) => l.startsWith('LastError:'))?.slice('LastError:'.length).trim() ?? said.at(-1) ?? `rauc install exited ${code}`;
     throw new UpgradeError(`refused: ${reason.replace(/^rauc-Message:\s*/, '')}`);
   }
 }

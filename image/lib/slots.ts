@@ -103,6 +103,9 @@ bundle-formats=plain
 
 [keyring]
 path=/etc/rauc/keyring.pem
+# Signing certificates carry extendedKeyUsage=codeSigning (image/lib/rauc.ts): RAUC's default
+# purpose, S/MIME signing, would refuse them ("unsuitable certificate purpose").
+check-purpose=codesign
 
 ${slots.map((s, i) => `[slot.rootfs.${i}]
 device=/dev/disk/by-partuuid/${partuuid(s.partition)}

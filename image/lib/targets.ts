@@ -52,12 +52,14 @@ export const targets: Record<Arch, Target> = {
       // Small PC routers' NICs (Intel, Realtek, Broadcom, USB adapters), qemu's virtio; the firewall
       // (nftables); disks, SD and USB sticks (ext4, FAT, exFAT); RAUC's bundle mounts (loop, squashfs);
       // USB serial adapters for the console; watchdogs, GPIO LEDs; CPU crypto and the libraries they need.
-      dirs: ['net/netfilter', 'net/ipv4/netfilter', 'net/ipv6/netfilter', 'net/8021q', 'drivers/net/ethernet/intel', 'drivers/net/ethernet/realtek',
-        'drivers/net/ethernet/broadcom', 'drivers/net/usb', 'drivers/net/phy', 'drivers/net/mdio', 'drivers/ata', 'drivers/nvme', 'drivers/mmc',
+      // Libraries (lib/) come in through modules.dep only.
+      dirs: ['net/netfilter', 'net/ipv4/netfilter', 'net/ipv6/netfilter', 'net/8021q', 'drivers/net/ethernet/realtek',
+        'drivers/net/usb', 'drivers/net/phy', 'drivers/net/mdio', 'drivers/ata', 'drivers/nvme', 'drivers/mmc',
         'drivers/usb/host', 'drivers/usb/storage', 'drivers/usb/serial', 'drivers/usb/common', 'drivers/virtio', 'drivers/char/hw_random',
-        'drivers/watchdog', 'drivers/gpio', 'drivers/leds', 'fs/ext4', 'fs/fat', 'fs/exfat', 'fs/nls', 'fs/squashfs', 'arch/x86/crypto', 'crypto', 'lib'],
+        'drivers/watchdog', 'drivers/gpio', 'drivers/leds', 'fs/ext4', 'fs/fat', 'fs/exfat', 'fs/nls', 'fs/squashfs', 'arch/x86/crypto', 'crypto'],
+      // Gigabit NICs of small boxes by name (Intel's and Broadcom's 10-100 GbE drivers are most of their folders).
       names: [...rootDisk.filter((m) => m !== 'ext4'), 'ahci', 'ata_piix', 'ata_generic', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'sdhci_pci', 'sdhci_acpi',
-        'virtio_net', 'loop', 'squashfs', 'ext4', 'vfat'],
+        'virtio_net', 'loop', 'squashfs', 'ext4', 'vfat', 'e1000', 'e1000e', 'igb', 'igc', 'tg3', 'b44', 'bnx2'],
     },
   },
   arm64: {
