@@ -4,7 +4,8 @@ import { Users } from '../src/accounts/users.ts';
 import { EventBus } from '../src/events/bus.ts';
 import { Leases } from '../src/policy/leases.ts';
 import type { ConfigStore } from '../src/config/store.ts';
-import type { Context, Logger } from '../src/context.ts';
+import type { Context } from '../src/context.ts';
+import type { Logger } from '../src/log/logger.ts';
 
 export function createContext(dataDir: string, store: ConfigStore, log: Logger): Context {
   const bus = new EventBus({ log });

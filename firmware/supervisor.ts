@@ -12,31 +12,39 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigStore } from '../src/config/store.ts';
 import { tightenSecretsDir } from '../src/config/secrets-dir.ts';
 import { LoginThrottle } from '../src/anvil/login-throttle.ts';
-import { stderrLogger, type Context, type Logger, type Service } from '../src/context.ts';
+import { type Context, type Service } from '../src/context.ts';
+import type { Logger } from '../src/log/logger.ts';
+import { firmwareLogger, type FirmwareLog } from './logging.ts';
 import { createContext } from './context.ts';
 import { Spool } from '../src/spool/spool.ts';
 import type { Qmgr } from '../src/qmgr/qmgr.ts';
 import { createQueueStation } from './queue-station.ts';
 import { createSmtpService, type SmtpService } from '../src/smtpd/server.ts';
 import { loadCertificate, type TlsFiles } from '../src/tls/certificate.ts';
-import { stages } from '../src/pipeline/stages.ts';
+import { stages } from './stages.ts';
+import { createPipeline } from '../src/pipeline/run.ts';
 import { createPop3Service, type Pop3Service } from '../src/pop3d/server.ts';
 import { quarantineHook } from '../src/quarantine/store.ts';
 import { quarantineExpiryService } from '../src/quarantine/service.ts';
 import { createAlertEngine, type AlertEngine } from '../src/alerts/engine.ts';
 import { createHealthWatch } from '../src/alerts/health.ts';
 import { createMetrics, type Metrics } from '../src/telemetry/metrics.ts';
+import { createMailLog, type MailLog } from '../src/maillog/service.ts';
 import { createMqttService, type MqttService } from '../src/telemetry/mqtt.ts';
 import { formatStatus } from '../src/telemetry/status.ts';
 import { createLedService } from '../board/gpio/leds.ts';
-import { createFirewallService, type FirewallService } from '../board/firewall/service.ts';
+import { createFirewallService, type FirewallService, type FirewallOptions } from '../board/firewall/service.ts';
 import { createConsoleService } from './console/service.ts';
+import { createControlService } from './control-socket.ts';
 import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
 import { upgradeStatusService } from './lifecycle/upgrade.ts';
 import { backupScheduleService } from '../src/backup/schedule.ts';
+import { createDnsWatch } from '../src/dnsrecords/watch.ts';
+import { applyTimeZone } from '../board/system/timezone.ts';
+import { createDmarcReportService } from '../src/dmarcreport/service.ts';
 import type { CommandHooks } from './commands/types.ts';
 
 export interface FirmwareOptions {
@@ -59,6 +67,8 @@ export interface FirmwareOptions {
   backupLookMs?: number;
   /** Retry timing of failed extensions (tests shorten it). */
   backoff?: Backoff;
+  /** How the firewall runs nft (a test's router namespace: ['ip', 'netns', 'exec', NS, 'nft']). */
+  firewall?: FirewallOptions;
   log?: Logger;
 }
 
@@ -66,12 +76,20 @@ const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 
 // --- the context --------------------------------------------------------------------------------
 
+/** The log files the firmware opened for a context (closed when it stops). */
+const openLogs = new WeakMap<Context, FirmwareLog>();
+
 /** Config store, users, bus and log; config.changed carries the keys whoever committed them, and a
- * config file that cannot be used is logged and alerted while the running settings stay. */
+ * config file that cannot be used is logged and alerted while the running settings stay. Without
+ * a logger of the caller's, the firmware's: stderr (journald) and DATA/log/yubin.log (firmware/logging.ts). */
 export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'configFile' | 'log'>): Promise<Context> {
   const dataDir = resolve(options.dataDir);
   const store = await ConfigStore.open(dataDir, options.configFile ? resolve(options.configFile) : undefined);
-  const ctx = createContext(dataDir, store, options.log ?? stderrLogger());
+  const own = options.log ? undefined : firmwareLogger(store, dataDir);
+  const ctx = createContext(dataDir, store, options.log ?? own!.log);
+  if (own) openLogs.set(ctx, own);
+  applyTimeZone(store.get('system.timeZone'));
+  store.onChange((keys) => { if (keys.includes('system.timeZone')) applyTimeZone(store.get('system.timeZone')); });
   const wasMode = await tightenSecretsDir(dataDir);
   if (wasMode !== undefined) ctx.log.log('warn', 'DATA/secrets was not private: made it 0700', { was: `0${wasMode.toString(8)}` });
   store.watch((err) => {
@@ -81,11 +99,19 @@ export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'co
   return ctx;
 }
 
+/** The log file stays usable for lines written while stopping; it is closed with the store. */
+function closeLog(ctx: Context): void {
+  openLogs.get(ctx)?.close();
+  openLogs.delete(ctx);
+}
+
 // --- watchers: they see everything the mail stations and extensions do ---------------------------
 
 export interface Watchers {
   alerts: AlertEngine & Service;
   metrics: Metrics;
+  /** Delivery lines and the message trace's index (src/maillog/). */
+  maillog: MailLog;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -93,16 +119,20 @@ export interface Watchers {
 export function createWatchers(ctx: Context): Watchers {
   const alerts = createAlertEngine({ ...ctx, bus: ctx.bus.for('alerts') });
   const metrics = createMetrics({ ...ctx, bus: ctx.bus.for('metrics') });
+  const maillog = createMailLog({ ...ctx, bus: ctx.bus.for('maillog') });
   return {
     alerts,
     metrics,
+    maillog,
     async start() {
+      await maillog.start();
       await alerts.start();
       await metrics.start();
     },
     async stop() {
       await metrics.stop();
       await alerts.stop();
+      await maillog.stop();
     },
   };
 }
@@ -135,8 +165,7 @@ export async function createMailStations(ctx: Context, options: Pick<FirmwareOpt
     tls,
     throttle,
     spool,
-    stages,
-    quarantine: quarantineHook(ctx),
+    pipeline: createPipeline(stages, quarantineHook(ctx)),
     hold,
     holdUntil: (entry) => hold.holdUntil(entry),
     queued: (entry) => {
@@ -197,14 +226,16 @@ export interface Addons {
   hooks: CommandHooks;
 }
 
-export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'reset' | 'backoff' | 'backupLookMs'> = {}): Addons {
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'reset' | 'backoff' | 'backupLookMs' | 'firewall'> = {}): Addons {
   const { alerts, metrics } = watchers;
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
   extensions.add('leds', (c) => Object.assign(createLedService(c, alerts), { restartOn: ['board.leds', 'board.profile', 'board.gpioRoot'] as const }));
   const mqtt = extensions.add('mqtt', (c) => createMqttService(c, alerts, metrics, { version: VERSION }));
-  const firewall = extensions.add('firewall', (c) => createFirewallService(c));
+  const firewall = extensions.add('firewall', (c) => createFirewallService(c, options.firewall));
   extensions.add('health', (c) => Object.assign(createHealthWatch(c, { queueDepth: () => mail.qmgr.depth() }), { restartOn: ['alerts.checkSeconds'] as const }));
+  extensions.add('dns-watch', (c) => createDnsWatch(c));
+  const dmarc = extensions.add('dmarc-reports', (c) => createDmarcReportService(c, { spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }, { version: VERSION }));
   extensions.add('quarantine-expiry', (c) => Object.assign(quarantineExpiryService(c), { restartOn: ['quarantine.sweepInterval'] as const }));
   extensions.add('upgrade-status', (c) => upgradeStatusService(c));
   extensions.add('backup-schedule', (c) => backupScheduleService(c, { firmware: VERSION, ...(options.backupLookMs ? { lookMs: options.backupLookMs } : {}) }));
@@ -214,10 +245,13 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     checks: senderAuthChecks(ctx),
     status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()),
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
+    sendDmarcReports: (now) => dmarc.sendDue(now),
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     ...(options.reset ? { reset: options.reset } : {}),
   };
+  // The CLI's way in: every command against this firmware, with these hooks (firmware/control-socket.ts).
+  extensions.add('control', (c) => createControlService(c, hooks));
   return { extensions, mqtt, firewall, hooks };
 }
 
@@ -255,6 +289,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
     await extensions.stop();
     await watchers.stop();
     ctx.store.close();
+    closeLog(ctx);
     throw err;
   }
   options.onReady?.(mail.ports());
@@ -279,6 +314,7 @@ export async function startParts(parts: Parts, options: Pick<FirmwareOptions, 'c
         await extensions.stop();
         await watchers.stop();
         ctx.store.close();
+        closeLog(ctx);
       })();
       return stopping;
     },
@@ -293,6 +329,7 @@ export async function startFirmware(options: FirmwareOptions): Promise<Firmware>
     mail = await createMailStations(ctx, options);
   } catch (err) {
     ctx.store.close();
+    closeLog(ctx);
     throw err;
   }
   const watchers = createWatchers(ctx);

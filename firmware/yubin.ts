@@ -3,11 +3,12 @@
 // (user, domain, alias, config, queue, check, ...) is the same command language the serial console
 // speaks, from firmware/commands/.
 import { resolve, dirname } from 'node:path';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { startFirmware, type Firmware } from './supervisor.ts';
-import { systemdNotifier, underSystemd } from '../image/runtime/sd-notify.ts';
+import { systemdNotifier, underSystemd } from './sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
 import { START_USAGE } from './commands/start.ts';
 import { applyPendingReset } from './lifecycle/reset.ts';
@@ -18,10 +19,25 @@ interface StartArgs {
   dataDir: string;
   configFile?: string;
   ephemeralPorts: boolean;
+  /** Make the data folder when it does not exist (--init). */
+  init: boolean;
+  /** The folder was named (--data or YUBIN_DATA), not the checkout's ./var. */
+  named: boolean;
+}
+
+/**
+ * A data folder named on purpose (--data, YUBIN_DATA) must exist: a typo would otherwise start an
+ * empty appliance, or change settings nobody reads. --init makes a new one. ./var, the default of
+ * `npm start` in a checkout, is made as needed.
+ */
+export function checkDataFolder(dir: string, named: boolean, init: boolean): void {
+  if (!named || init || existsSync(dir)) return;
+  throw new Error(`${dir}: no such data folder; to start a new one there, add --init (yubin --data ${dir} --init ...)`);
 }
 
 export function parseStartArgs(argv: string[]): StartArgs {
-  const args: StartArgs = { dataDir: process.env.YUBIN_DATA ?? resolve(checkout, 'var'), ephemeralPorts: false };
+  const named = process.env.YUBIN_DATA !== undefined;
+  const args: StartArgs = { dataDir: process.env.YUBIN_DATA ?? resolve(checkout, 'var'), ephemeralPorts: false, init: false, named };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -29,7 +45,10 @@ export function parseStartArgs(argv: string[]): StartArgs {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
-    if (a === '--data') args.dataDir = value();
+    if (a === '--data') {
+      args.dataDir = value();
+      args.named = true;
+    } else if (a === '--init') args.init = true;
     else if (a === '--config') args.configFile = value();
     else if (a === '--ephemeral-ports') args.ephemeralPorts = true;
     else throw new Error(`unknown option ${a} (usage: yubin ${START_USAGE})`);
@@ -38,7 +57,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
 }
 
 async function start(argv: string[]): Promise<void> {
-  const args = parseStartArgs(argv);
+  const { init, named, ...args } = parseStartArgs(argv);
+  checkDataFolder(args.dataDir, named, init);
   let firmware: Firmware;
   let stopping = false;
   // Under systemd (the image's Type=notify unit): READY=1 after the ready line, then watchdog
@@ -142,14 +162,19 @@ async function main(argv: string[]): Promise<number> {
   // Every other command works on the data folder directly (as `postconf` does on main.cf);
   // a running firmware picks up committed changes by watching the config file.
   let dataDir = process.env.YUBIN_DATA ?? resolve(checkout, 'var');
+  let named = process.env.YUBIN_DATA !== undefined;
   const words = [...argv];
   const at = words.indexOf('--data');
   if (at >= 0) {
     const value = words[at + 1];
     if (value === undefined) throw new Error('--data needs a folder');
     dataDir = value;
+    named = true;
     words.splice(at, 2);
   }
+  const init = words.indexOf('--init');
+  if (init >= 0) words.splice(init, 1);
+  checkDataFolder(dataDir, named, init >= 0);
   const { runCli } = await import('./commands/cli.ts');
   const { senderAuthChecks } = await import('./checks.ts');
   return runCli(words, { dataDir, hooks: (ctx) => ({ checks: senderAuthChecks(ctx) }) });

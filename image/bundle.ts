@@ -62,7 +62,7 @@ function checkDynamicImports(path: string, source: string): void {
 // Packages the firmware require()s at first use, each bundled into a CommonJS file of its own
 // beside yubin.mjs: require() is synchronous, so they cannot be chunks, and in yubin.mjs's static
 // graph their source text would be held from the start (mailsplit with its own libmime, iconv-lite
-// and encoding-japanese: 0.95 MiB, src/attachments/mime.ts loads it with the first message parsed).
+// and encoding-japanese: 0.95 MiB, src/mime/mime.ts loads it with the first message parsed).
 const requiredAtFirstUse = ['mailsplit'];
 const requiredFilesBeside: Plugin = {
   name: 'required-files-beside',

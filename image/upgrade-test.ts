@@ -22,7 +22,7 @@ import { signingKey, makeKey, makeBundle } from './lib/rauc.ts';
 import { compatible, MAX_TRIES } from './lib/slots.ts';
 import { parseGrubenv } from '../firmware/lifecycle/upgrade.ts';
 import { step, fail, finish, showConsoleOnFailure, testDataPartition, bootArgs, loginOnConsole, consolePrompt, user, domain, apopSecret } from './boot-test.ts';
-import { startMosquitto, watch } from '../test/telemetry/fixtures/mosquitto.ts';
+import { startMosquitto, watch } from './lib/mosquitto.ts';
 
 const readyLine = /yubin: ready[^\r\n]*[\r\n]/;
 const releaseLine = /yubin-image: release=(\S*) slot=(\S+)[^\r\n]*[\r\n]/;

@@ -4,12 +4,7 @@ import type { ConfigStore } from './config/store.ts';
 import type { Users } from './accounts/users.ts';
 import type { EventBus } from './events/bus.ts';
 import type { Leases } from './policy/leases.ts';
-
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-
-export interface Logger {
-  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
-}
+import type { Logger } from './log/logger.ts';
 
 export interface Context {
   readonly dataDir: string;
@@ -26,16 +21,4 @@ export interface Service {
   readonly name: string;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** Logger writing one line per record to stderr: "level message key=value ...". */
-export function stderrLogger(minimum: LogLevel = 'info'): Logger {
-  const order: LogLevel[] = ['debug', 'info', 'warn', 'error'];
-  return {
-    log(level, message, fields) {
-      if (order.indexOf(level) < order.indexOf(minimum)) return;
-      const extra = fields ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') : '';
-      process.stderr.write(`${new Date().toISOString()} ${level} ${message}${extra}\n`);
-    },
-  };
 }

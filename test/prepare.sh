@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs and is missing: Debian packages for the real peers the tests
-# talk to (swaks, mosquitto, clamd, socat, nftables, python3-dkim, fetchmail, ...) and native addons
+# talk to (swaks, mosquitto, clamd, socat, nftables, python3-dkim, fetchmail, testssl.sh, ...) and native addons
 # built for the Node that runs the tests. Safe to run again: it only acts on what is missing.
 #   --list         print the Debian packages, one a line (test/prepare/ checks that every program
 #                  the suite runs comes from one of them)
@@ -15,9 +15,9 @@ build_packages=(python3 make g++)
 # new peer needs: test/prepare/ finds what the sources run and fails when its package is missing.
 packages=(
   "${build_packages[@]}"
-  swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim
+  swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim python3-lxml
   fetchmail clamav-daemon openssl curl util-linux zip gpg gpg-agent qpdf
-  age tar grub-common
+  testssl.sh age tar grub-common kmod
 )
 
 install_missing() {

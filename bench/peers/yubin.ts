@@ -72,10 +72,19 @@ export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
     'spool.groupCommitMs': o.groupCommitMs,
     // Room for the 50 MiB message of the memory figure.
     'smtp.maxSize': 100 * 1024 * 1024,
+    // The load comes from one outside address: no per-address or per-network cap, no reserve and
+    // no stress timeouts stand in its way (the peers have none either).
     'smtp.maxConnections': 2000,
     'smtp.maxConnectionsPerClient': 2000,
+    'smtp.maxConnectionsPerNetwork': 2000,
+    'smtp.reservedConnections': 0,
+    'smtp.stressThreshold': 100,
     'pop3.maxSessions': 2000,
     'pop3.maxSessionsPerClient': 2000,
+    'pop3.maxSessionsPerNetwork': 2000,
+    'pop3.reservedSessions': 0,
+    'pop3.stressThreshold': 100,
+    'login.delayMs': 0,
     ...(o.client !== 'trusted' ? { trustedNetworks: ['192.0.2.0/24'] } : {}),
     ...(o.client === 'outside' ? { 'smtp.greetingDelay': 0 } : {}),
     ...(o.stages === 'minimal' ? { 'attachments.inbound': 'off', 'archive.enabled': false } : {}),

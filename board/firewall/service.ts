@@ -3,7 +3,7 @@
 // and removes the table on stop.
 import { isIP } from 'node:net';
 import type { Context, Service } from '../../src/context.ts';
-import { normalizeIp, networkSet } from '../../src/policy/ip.ts';
+import { normalizeIp, networkSet } from '../../src/net/ip.ts';
 import { buildRuleset, BAN_SETS, SOURCE_SETS, BLOCKED_COUNTER, FAMILY, TABLE, type Ban, type RulesetInput } from './ruleset.ts';
 import { Nft, setElements, counterPackets, type SetElement } from './nft.ts';
 

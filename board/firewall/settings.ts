@@ -1,12 +1,12 @@
 // Settings of the router-side guard: OP25B on the forward hook and the ban set on the mail ports.
-import { setting, int, bool, text, list, cidr, port, type Setting } from '../../src/config/kinds.ts';
+import { setting, int, bool, text, list, cidr, port, type Setting } from '../../src/settings/kinds.ts';
 
 // IFNAMSIZ is 16 with the NUL; nft quotes the name, so keep to the characters ip(8) accepts.
 const ifname = text(/^(|[A-Za-z0-9_.:@-]{1,15})$/, 'a network interface name such as eth0 (1-15 of A-Z a-z 0-9 _ . : @ -), or empty');
 
 export const settings = {
   'op25b.enabled': setting(bool, false, 'live',
-    'Outbound Port 25 Blocking (seed §5): LAN hosts may not open TCP/25 to the WAN; submission (587/465) and the board\'s own MTA stay open. Needs op25b.lanInterface.'),
+    'Outbound Port 25 Blocking (docs/REQUIREMENTS.md §5): LAN hosts may not open TCP/25 to the WAN; submission (587/465) and the board\'s own MTA stay open. Needs op25b.lanInterface.'),
   'op25b.lanInterface': setting(ifname, '', 'live', 'Interface facing the office LAN, e.g. eth1 or br-lan.'),
   'op25b.wanInterface': setting(ifname, '', 'live', 'Interface facing the Internet, e.g. eth0 or ppp0. Empty: every interface other than the LAN one.'),
   'op25b.exemptHosts': setting(list(cidr), [], 'live', 'LAN hosts or networks still allowed to reach TCP/25 on the WAN (e.g. an internal mail server), if any.'),

@@ -1,5 +1,5 @@
 // Where LED patterns go: real GPIO lines through onoff, or the log (development).
-import type { Logger } from '../../src/context.ts';
+import type { Logger } from '../../src/log/logger.ts';
 import type { BoardProfile, LedRole } from '../profiles/profiles.ts';
 import { findChip, globalNumber } from './chip.ts';
 import { levelAt, TICK_MS, type Pattern } from './patterns.ts';

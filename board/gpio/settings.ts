@@ -1,6 +1,6 @@
 // Board settings: which board this is and how its LEDs are driven.
-import { setting, oneOf, path } from '../../src/config/kinds.ts';
-import type { Setting } from '../../src/config/kinds.ts';
+import { setting, oneOf, path } from '../../src/settings/kinds.ts';
+import type { Setting } from '../../src/settings/kinds.ts';
 import { PROFILE_NAMES } from '../profiles/profiles.ts';
 
 export const settings = {

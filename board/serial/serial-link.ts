@@ -1,7 +1,7 @@
 // The board's UART as a stream that comes back: open the device with serialport, and when it
 // fails or goes away (a USB adapter unplugged, a driver reset) reopen it with growing back-off.
 import { SerialPort } from 'serialport';
-import type { Logger } from '../../src/context.ts';
+import type { Logger } from '../../src/log/logger.ts';
 
 export interface SerialLinkOptions {
   path: string;

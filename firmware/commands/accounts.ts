@@ -1,6 +1,6 @@
 // user …, domain …, alias …: the office's mailboxes, local domains and aliases.
 import { ConfigError } from '../../src/config/store.ts';
-import { domain as domainKind } from '../../src/config/kinds.ts';
+import { domain as domainKind } from '../../src/settings/kinds.ts';
 import { checkUserName, passwordRules } from '../../src/accounts/users.ts';
 import { ROLE_ADDRESSES } from '../../src/route/route.ts';
 import { parseOptions, positionals } from './options.ts';
@@ -159,7 +159,7 @@ export const domainCommand: Command = {
 // A local part, or a full address; lower-case. Targets may also be plain user names.
 const ADDRESS_RE = /^[a-z0-9!#$&'*+/=?^_`{|}~.-]{1,64}(@(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)?$/;
 
-function parseAddress(text: string, what: string): string {
+export function parseAddress(text: string, what: string): string {
   const a = text.trim().toLowerCase();
   if (!ADDRESS_RE.test(a) || a.startsWith('.') || a.includes('..')) {
     throw new ConfigError('alias', `${what} ${JSON.stringify(text)} is not allowed: expected a local part or an address such as info@example.com`);

@@ -1,6 +1,7 @@
-// archive search|export: the record of sent (and received) mail, seed §7.
+// archive search|export: the record of sent (and received) mail, docs/REQUIREMENTS.md §7.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { archiveOf } from '../../src/archive/stage.ts';
 import { exportMbox } from '../../src/archive/mbox.ts';
@@ -55,13 +56,15 @@ export const archiveCommand: Command = {
       name: 'export',
       summary: 'write matching messages as an mbox (mboxrd) to --output FILE, or to stdout from the CLI',
       usage: `archive export ${FILTER_USAGE} [--output FILE]`,
+      // Without --output the mbox streams to the CLI's own stdout: it runs there, never on the board.
+      here: (args) => !args.some((a) => a === '--output' || a.startsWith('--output=')),
       async run(args, env) {
         const usage = `archive export ${FILTER_USAGE} [--output FILE]`;
         const { values, positionals: rest } = parseOptions(args, { ...FILTERS, output: { type: 'string' } }, usage);
         positionals(rest, 0, usage);
         const query = queryOf(values);
         if (values.output === undefined && env.surface !== 'cli') throw new UsageError(`the console needs --output FILE\nusage: ${usage}`);
-        const out: Writable = values.output !== undefined ? createWriteStream(values.output, { mode: 0o600 }) : process.stdout;
+        const out: Writable = values.output !== undefined ? createWriteStream(resolve(env.cwd ?? process.cwd(), values.output), { mode: 0o600 }) : process.stdout;
         const count = await exportMbox(archiveOf(env.ctx.dataDir), query, out);
         if (values.output !== undefined) {
           out.end();

@@ -1,10 +1,12 @@
 // The `yubin` CLI side of the command language: a Context on the data folder, prompts on the
 // terminal (no echo for secrets), output to stdout/stderr, and the exit code of the command.
 import { ConfigStore } from '../../src/config/store.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { createContext } from '../context.ts';
 import { LineReader } from '../console/line-reader.ts';
-import { runCommand, type CommandEnv, type CommandHooks } from './index.ts';
+import { runCommand, runsHere, type CommandEnv, type CommandHooks } from './index.ts';
+import { runOnBoard } from '../control-socket.ts';
 
 export interface CliOptions {
   dataDir: string;
@@ -24,6 +26,7 @@ export function terminalPrompt(): CommandEnv['prompt'] {
     stdin.resume();
     try {
       const r = await reader.read({ secret: options?.secret ?? false });
+      if ('line' in r && r.cancelled && options?.interruptible) return null;
       return 'line' in r ? r.line : null;
     } finally {
       if (tty) stdin.setRawMode(false);
@@ -32,16 +35,29 @@ export function terminalPrompt(): CommandEnv['prompt'] {
   };
 }
 
+/**
+ * Run one command line: on the running firmware when one answers on the data folder's control
+ * socket (the same output as its console), else here on the data folder alone.
+ */
 export async function runCli(argv: string[], options: CliOptions): Promise<number> {
+  const words = argv.length === 0 ? ['help'] : argv;
+  const out = { write: (s: string) => void process.stdout.write(s) };
+  const err = { write: (s: string) => void process.stderr.write(s) };
+  const prompt = terminalPrompt();
+  if (!runsHere(words)) {
+    const code = await runOnBoard(options.dataDir, words, { out, err, prompt });
+    if (code !== null) return code;
+  }
   const store = await ConfigStore.open(options.dataDir);
   try {
     const ctx: Context = createContext(options.dataDir, store, stderrLogger('warn'));
-    return await runCommand(argv.length === 0 ? ['help'] : argv, {
+    return await runCommand(words, {
       ctx,
       surface: 'cli',
-      out: { write: (s) => process.stdout.write(s) },
-      err: { write: (s) => process.stderr.write(s) },
-      prompt: terminalPrompt(),
+      onBoard: false,
+      out,
+      err,
+      prompt,
       hooks: typeof options.hooks === 'function' ? options.hooks(ctx) : (options.hooks ?? {}),
     });
   } finally {

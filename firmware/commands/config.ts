@@ -1,15 +1,15 @@
 // config get|set|show, and the console's staged editing: set, commit, discard.
-import { schema, isSettingKey, restartOnly, type SettingKey } from '../../src/config/schema.ts';
+import { schema, isSettingKey, restartOnly, SECRET_SETTINGS, type SettingKey } from '../../src/config/schema.ts';
 import { ConfigError, parseSetting } from '../../src/config/store.ts';
 import type { Context } from '../../src/context.ts';
 import { parseOptions, positionals } from './options.ts';
+import { resolve } from 'node:path';
+import { exportConfig, importConfig } from './config-file.ts';
 import type { Command, CommandEnv } from './types.ts';
 
-/** Settings whose value is never printed, only whether it is set. */
-const HIDDEN = new Set<string>(['console.passwordHash']);
-
 export function formatValue(key: string, value: unknown): string {
-  if (HIDDEN.has(key)) return value === '' ? '(not set)' : '(set)';
+  // A secret is never printed, only whether it is set.
+  if ((SECRET_SETTINGS as ReadonlySet<string>).has(key)) return value === '' ? '(not set)' : '(set)';
   if (Array.isArray(value)) return value.join(', ');
   if (value === '') return '""';
   return String(value);
@@ -77,6 +77,38 @@ export const configCommand: Command = {
         await commitSettings(env.ctx, { [key]: value });
         const later = restartNote([key]);
         env.out.write(`${key} = ${formatValue(key, value)}${later ? ` (takes effect after restart)` : ''}\n`);
+        return 0;
+      },
+    },
+    {
+      name: 'export',
+      summary: 'print the settings that differ from their defaults as JSON; --accounts adds users and aliases, --secrets password hashes and passwords (marked)',
+      usage: 'config export [--accounts] [--secrets] > FILE',
+      async run(args, env) {
+        const usage = 'config export [--accounts] [--secrets] > FILE';
+        const { values, positionals: rest } = parseOptions(args, { accounts: { type: 'boolean' }, secrets: { type: 'boolean' } }, usage);
+        positionals(rest, 0, usage);
+        const file = await exportConfig(env.ctx, { accounts: values.accounts === true, secrets: values.secrets === true });
+        env.out.write(JSON.stringify(file, null, 2) + '\n');
+        return 0;
+      },
+    },
+    {
+      name: 'import',
+      summary: 'check a file from config export as a whole and commit it in one write; --replace resets what it does not name',
+      usage: 'config import FILE [--replace]',
+      async run(args, env) {
+        const usage = 'config import FILE [--replace]';
+        const { values, positionals: rest } = parseOptions(args, { replace: { type: 'boolean' } }, usage);
+        const [file] = positionals(rest, 1, usage);
+        const done = await importConfig(env.ctx, resolve(env.cwd ?? process.cwd(), file!), { replace: values.replace === true });
+        const parts = [`${done.settings.length} setting${done.settings.length === 1 ? '' : 's'}`];
+        if (done.users.length > 0) parts.push(`${done.users.length} user${done.users.length === 1 ? '' : 's'}`);
+        if (done.aliases > 0) parts.push(`${done.aliases} alias${done.aliases === 1 ? '' : 'es'}`);
+        env.out.write(`imported ${parts.join(', ')} from ${file}\n`);
+        if (done.withoutPassword.length > 0) env.out.write(`no password in the file for ${done.withoutPassword.join(', ')}: set one with 'user passwd NAME' (until then they cannot log in)\n`);
+        const later = restartNote(done.settings);
+        if (later) env.out.write(`${later}\n`);
         return 0;
       },
     },

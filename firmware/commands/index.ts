@@ -3,7 +3,11 @@
 import { ConfigError } from '../../src/config/store.ts';
 import { configCommand, setCommand, commitCommand, discardCommand } from './config.ts';
 import { userCommand, domainCommand, aliasCommand } from './accounts.ts';
-import { showCommand, alertCommand, checkCommand, restartCommand, shutdownCommand, rebootCommand, passwdCommand, logoutCommand } from './board.ts';
+import { showCommand } from './show.ts';
+import { alertCommand } from './alert.ts';
+import { checkCommand } from './check.ts';
+import { restartCommand, shutdownCommand, rebootCommand } from './power.ts';
+import { passwdCommand, logoutCommand, adminCommand } from './console-session.ts';
 import { queueCommand } from './queue.ts';
 import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';
@@ -12,6 +16,9 @@ import { startCommand } from './start.ts';
 import { backupCommand } from './backup.ts';
 import { factoryResetCommand } from './reset.ts';
 import { upgradeCommand } from './upgrade.ts';
+import { traceCommand } from './trace.ts';
+import { dnsCommand } from './dns.ts';
+import { setupCommand } from './setup.ts';
 import { UsageError, EXIT, type Command, type CommandEnv, type Surface } from './types.ts';
 
 export type { Command, CommandEnv, CommandHooks, CheckHook, Writer, Surface, PromptOptions } from './types.ts';
@@ -24,13 +31,14 @@ const helpCommand: Command = {
   run(args, env) {
     if (args.length === 0) {
       env.out.write('commands:\n');
-      for (const c of visible(commands, env.surface)) env.out.write(`  ${c.name.padEnd(10)} ${c.summary}\n`);
+      for (const c of visible(commands, env.surface)) env.out.write(`  ${c.name.padEnd(10)} ${c.summary}${boardMark(c, env.surface)}\n`);
       env.out.write("'help CMD' explains one.\n");
+      if (env.surface === 'cli') env.out.write(`${BOARD_NOTE}\n`);
       return EXIT.ok;
     }
     const found = resolve(args, env.surface);
     if (!found || found.rest.length > 0) throw new UsageError(`help: no command ${JSON.stringify(args.join(' '))}; 'help' lists them`);
-    env.out.write(describe(found.command, found.path));
+    env.out.write(describe(found.command, found.path, env.surface));
     return EXIT.ok;
   },
 };
@@ -39,6 +47,7 @@ const helpCommand: Command = {
 export const commands: Command[] = [
   helpCommand,
   startCommand,
+  setupCommand,
   showCommand,
   setCommand,
   commitCommand,
@@ -53,14 +62,17 @@ export const commands: Command[] = [
   shutdownCommand,
   rebootCommand,
   passwdCommand,
+  adminCommand,
   logoutCommand,
   queueCommand,
+  traceCommand,
   archiveCommand,
   quarantineCommand,
   dkimCommand,
   backupCommand,
   factoryResetCommand,
   upgradeCommand,
+  dnsCommand,
 ];
 
 const ALIASES: Record<string, string> = { exit: 'logout', quit: 'logout', '?': 'help' };
@@ -69,11 +81,26 @@ function visible(list: readonly Command[], surface: Surface): Command[] {
   return list.filter((c) => !c.surfaces || c.surfaces.includes(surface));
 }
 
-function describe(c: Command, path: string): string {
-  const lines = [`${path}: ${c.summary}`];
-  if (c.subcommands) for (const s of c.subcommands) lines.push(`  ${(s.usage ?? `${path} ${s.name}`).padEnd(40)} ${s.summary}`);
+const BOARD_NOTE = "[board]: needs the running firmware (yubin start); from another terminal the CLI runs every command there, through DATA/control.sock";
+
+/** On the CLI, which commands need a running board: "[board]", or "[board: some]" for a parent. */
+function boardMark(c: Command, surface: Surface): string {
+  if (surface !== 'cli') return '';
+  if (c.board) return '  [board]';
+  return c.subcommands?.some((s) => s.board) ? '  [board: some]' : '';
+}
+
+function describe(c: Command, path: string, surface: Surface = 'cli'): string {
+  const lines = [`${path}: ${c.summary}${boardMark(c, surface)}`];
+  if (c.subcommands) for (const s of c.subcommands) lines.push(`  ${(s.usage ?? `${path} ${s.name}`).padEnd(40)} ${s.summary}${boardMark(s, surface)}`);
   else lines.push(`usage: ${c.usage ?? path}`);
   return lines.join('\n') + '\n';
+}
+
+/** Whether a command line must run in the calling process (it streams to that process's stdout). */
+export function runsHere(words: readonly string[]): boolean {
+  const found = resolve(words, 'cli');
+  return found?.command.here?.(found.rest) ?? false;
 }
 
 /** Walk words down the command tree: the deepest command named, and the words left over. */
@@ -110,12 +137,16 @@ export async function runCommand(words: string[], env: CommandEnv): Promise<numb
   }
   const { command, path, rest } = found;
   if (rest[0] === '--help' || rest[0] === '-h' || (command.subcommands && rest[0] === 'help')) {
-    env.out.write(describe(command, path));
+    env.out.write(describe(command, path, env.surface));
     return EXIT.ok;
+  }
+  if (command.board && env.surface === 'cli' && env.onBoard === false) {
+    env.err.write(`${path}: needs the running board, and none answers on ${env.ctx.dataDir}/control.sock: start it with 'yubin start' (npm start), then run this again\n`);
+    return EXIT.failed;
   }
   if (!command.run) {
     env.err.write(rest.length > 0 ? `${path} ${rest[0]}: unknown subcommand\n` : '');
-    env.err.write(describe(command, path).replace(/^[^\n]*\n/, `usage:\n`));
+    env.err.write(describe(command, path, env.surface).replace(/^[^\n]*\n/, `usage:\n`));
     return EXIT.usage;
   }
   try {

@@ -1,9 +1,9 @@
 // quarantine list|show|release|delete and dkim keygen: the content-security stations' admin
 // commands, for the CLI and the console.
 import { createReadStream } from 'node:fs';
-import { quarantineCommand as runQuarantine } from '../../src/quarantine/cli.ts';
+import { quarantineCommand as runQuarantine } from './quarantine-verbs.ts';
 import { keygenForCli } from '../../src/dkimsign/keys.ts';
-import { injectMail } from '../../src/bounce/inject.ts';
+import { injectMail } from '../../src/pickup/inject.ts';
 import { Spool } from '../../src/spool/spool.ts';
 import { parseOptions } from './options.ts';
 import { UsageError, type Command } from './types.ts';

@@ -8,7 +8,7 @@ import type { Command, CommandEnv } from './types.ts';
 
 function admin(env: CommandEnv): { spool: Spool; admin: QueueAdmin } {
   const spool = new Spool(env.ctx.dataDir);
-  return { spool, admin: new QueueAdmin(spool) };
+  return { spool, admin: new QueueAdmin(spool, remoteControl(spool), env.ctx.bus) };
 }
 
 /** A subcommand taking exactly one queue ID. */

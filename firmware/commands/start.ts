@@ -2,7 +2,7 @@
 // the other commands); the entry here is what `help` lists and explains.
 import { EXIT, type Command } from './types.ts';
 
-export const START_USAGE = 'start [--config FILE] [--data DIR]';
+export const START_USAGE = 'start [--config FILE] [--data DIR [--init]]';
 
 export const startCommand: Command = {
   name: 'start',

@@ -3,6 +3,7 @@
 // out and the commands that need it answer "not available".
 import type { Context } from '../../src/context.ts';
 import type { AlertEngine } from '../../src/alerts/engine.ts';
+import type { FeatureRecords } from '../../src/dnsrecords/facts.ts';
 
 export type Surface = 'cli' | 'console';
 
@@ -33,11 +34,19 @@ export interface CommandHooks {
   /** `factory-reset`: carry out the reset just requested (restart Yubin; on the board reboot it).
    * Returns at once with what is going to happen. */
   reset?(): Promise<string> | string;
+  /** Send the DMARC aggregate reports of the finished days now (`now`: the clock to judge "finished" by). */
+  sendDmarcReports?(now?: number): Promise<number>;
+  /** The setup wizard's "restore a backup" choice (the backup feature brings it; absent: not offered). */
+  restoreBackup?(env: CommandEnv): Promise<void>;
+  /** Records of features that are on (MTA-STS, TLS-RPT) for `dns` / `show dns`. */
+  dnsFeatures?: FeatureRecords;
 }
 
 export interface PromptOptions {
   /** Do not echo what is typed (passwords, secrets). */
   secret?: boolean;
+  /** Ctrl-C cancels the prompt (null) instead of only clearing the line (the setup wizard). */
+  interruptible?: boolean;
 }
 
 export interface CommandEnv {
@@ -48,6 +57,11 @@ export interface CommandEnv {
   /** Ask the operator one line; null when the input ended or the prompt was cancelled. */
   prompt(question: string, options?: PromptOptions): Promise<string | null>;
   readonly hooks: CommandHooks;
+  /** Where relative file names given to the command are (the CLI's own folder, also over the control socket). */
+  readonly cwd?: string;
+  /** false: a CLI process that found no running board to talk to (board commands then say so);
+   * true: inside the running firmware (the console, or the CLI through the control socket). */
+  readonly onBoard?: boolean;
   /** Console only: end the session after this command. */
   logout?(): void;
 }
@@ -60,6 +74,12 @@ export interface Command {
   readonly usage?: string;
   /** Where the command exists; both when absent. */
   readonly surfaces?: readonly Surface[];
+  /** It needs the running firmware (its queue manager, alerts, counters, power switch): from the
+   * CLI it runs through the control socket, and without a running board it says so. */
+  readonly board?: boolean;
+  /** It always runs in the calling process, never through the control socket (it writes to that
+   * process's stdout as a stream). */
+  readonly here?: (args: readonly string[]) => boolean;
   readonly subcommands?: readonly Command[];
   run?(args: string[], env: CommandEnv): Promise<number> | number;
 }

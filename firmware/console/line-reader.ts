@@ -5,8 +5,9 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 import type { Writer } from '../commands/types.ts';
 
-/** `interrupted`: Ctrl-C on an empty line (the caller may say how to stop; Ctrl-C itself only clears). */
-export type ReadResult = { line: string; interrupted?: true } | { end: 'closed' | 'idle' | 'ctrl-d' };
+/** `cancelled`: Ctrl-C abandoned the line; `interrupted`: on an empty line (the caller may say how to
+ * stop; Ctrl-C itself only clears). */
+export type ReadResult = { line: string; interrupted?: true; cancelled?: true } | { end: 'closed' | 'idle' | 'ctrl-d' };
 
 export interface ReadOptions {
   secret?: boolean;
@@ -59,6 +60,12 @@ export class LineReader {
       this.#armIdle();
       this.#drain();
     });
+  }
+
+  /** What has been typed at the pending read (empty for a secret), or null when no read is pending. */
+  typed(): string | null {
+    if (!this.#waiter) return null;
+    return this.#waiter.secret ? '' : this.#line.join('');
   }
 
   /** The input has ended (or close() was called): every read answers 'closed'. */
@@ -154,7 +161,7 @@ export class LineReader {
         this.#show('^C\r\n');
         const empty = this.#line.length === 0;
         this.#line = [];
-        this.#finish(empty ? { line: '', interrupted: true } : { line: '' });
+        this.#finish(empty ? { line: '', interrupted: true, cancelled: true } : { line: '', cancelled: true });
         return;
       }
       case 0x04: // Ctrl-D on an empty line: end of input

@@ -5,6 +5,7 @@ import type { CommandHooks } from '../commands/index.ts';
 import type { SerialLink } from '../../board/serial/serial-link.ts';
 import type { LoginThrottle } from '../../src/anvil/login-throttle.ts';
 import { runConsole, createLoginGuard, type ConsoleIo, type ConsoleRun } from './session.ts';
+import { holdTerminalLine } from '../../src/log/stderr-sink.ts';
 
 export interface ConsoleStreamOptions {
   /** Run on this stream instead of what console.device says (tests, embedding). */
@@ -19,6 +20,7 @@ export function createConsoleService(ctx: Context, hooks: CommandHooks = {}, opt
   let run: ConsoleRun | undefined;
   let link: SerialLink | undefined;
   let rawStdin = false;
+  let releaseLine: (() => void) | undefined;
 
   return {
     name: 'console',
@@ -37,6 +39,9 @@ export function createConsoleService(ctx: Context, hooks: CommandHooks = {}, opt
           rawStdin = true;
         }
         run = runConsole(ctx, hooks, { input: stdin, output: process.stdout, name: 'stdio', echo: stdin.isTTY === true }, guard);
+        // Log lines on the same terminal clear the prompt line and draw it again (src/log/stderr-sink.ts).
+        const current = run;
+        if (stdin.isTTY) releaseLine = holdTerminalLine({ redraw: () => current.redraw() });
         return;
       }
       // serialport (several MiB of RSS) is loaded only for a serial console.
@@ -54,6 +59,8 @@ export function createConsoleService(ctx: Context, hooks: CommandHooks = {}, opt
     },
 
     async stop() {
+      releaseLine?.();
+      releaseLine = undefined;
       run?.close();
       await run?.done;
       run = undefined;

@@ -3,11 +3,11 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Context } from '../../src/context.ts';
 import { runCommand, splitWords, type CommandEnv, type CommandHooks, type Writer } from '../commands/index.ts';
-import { askNewSecret, Cancelled } from '../commands/secrets.ts';
+import { setupOrCancel } from '../commands/setup.ts';
 import { LineReader, type ReadResult } from './line-reader.ts';
 import { LoginGuard } from './login-guard.ts';
 import type { LoginThrottle } from '../../src/anvil/login-throttle.ts';
-import { hasAdminPassword, setAdminPassword, checkAdminPassword, adminPasswordRules, MIN_ADMIN_PASSWORD } from './admin.ts';
+import { hasAdminPassword, checkAdminPassword } from './admin.ts';
 
 export interface ConsoleIo {
   input: Readable;
@@ -22,6 +22,8 @@ export interface ConsoleRun {
   /** Resolves when the stream has ended or close() was called. */
   readonly done: Promise<void>;
   close(): void;
+  /** The prompt being answered and what has been typed at it ('' when none): drawn again after a log line. */
+  redraw(): string;
 }
 
 const MAX_LINE = 1024;
@@ -63,8 +65,10 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
       };
     });
 
+  let asking = '';
   const promptLine = async (question: string, secret: boolean, idle: boolean): Promise<ReadResult> => {
     out.write(question);
+    asking = question;
     return reader.read({ secret, ...(idle ? { idleMs: idleMs() } : {}) });
   };
 
@@ -77,6 +81,7 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
     logout: onLogout,
     async prompt(question, options) {
       const r = await promptLine(question, options?.secret ?? false, true);
+      if ('line' in r && r.cancelled && options?.interruptible) return null;
       return 'line' in r ? r.line : null;
     },
   });
@@ -90,19 +95,11 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
       return 'end' in r && r.end === 'closed' ? 'closed' : false;
     }
     if (!hasAdminPassword(ctx)) {
-      out.write(`No admin password is set yet: choose one now (at least ${MIN_ADMIN_PASSWORD} characters).\n`);
-      out.write("To bring back a backup of this or another board, log in with it and type 'backup restore FILE'.\n");
-      try {
-        await setAdminPassword(ctx, await askNewSecret(env(() => undefined), 'admin password', { check: adminPasswordRules }));
-      } catch (err) {
-        // The input ended (stdin from /dev/null, a serial line gone): stop, do not ask again.
-        if (closed || reader.closed) return 'closed';
-        if (err instanceof Cancelled) return false;
-        out.write(`${(err as Error).message}\n`);
-        return false;
-      }
-      out.write('admin password set\n');
-      return true;
+      // First boot: the setup wizard, admin password first. Cancelled, it wrote nothing: start over.
+      out.write('No admin password is set yet: first-boot setup.\n');
+      const done = await setupOrCancel(env(() => undefined));
+      if (closed || reader.closed) return 'closed';
+      return done && hasAdminPassword(ctx);
     }
     const r = await promptLine('Password: ', true, false);
     if ('end' in r) return r.end === 'closed' ? 'closed' : false;
@@ -178,6 +175,10 @@ export function runConsole(ctx: Context, hooks: CommandHooks, io: ConsoleIo, gua
       closed = true;
       reader.close();
       wake?.();
+    },
+    redraw() {
+      const typed = reader.typed();
+      return typed === null ? '' : asking + typed;
     },
   };
 }

@@ -1,5 +1,5 @@
 // Settings of the administrator's console (serial UART on the board, stdio in development).
-import { setting, int, text, type Setting } from '../../src/config/kinds.ts';
+import { setting, int, text, type Setting } from '../../src/settings/kinds.ts';
 
 /** An scrypt hash as made by src/accounts/passwords.ts, or empty (no password yet: first boot). */
 export const PASSWORD_HASH_RE = /^(|scrypt\$\d+\$\d+\$\d+\$[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+)$/;

@@ -7,7 +7,7 @@
 // (image/files/common/usr/lib/yubin/factory-reset); everywhere else the firmware empties the folder.
 import { readFile, rm, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable, fsyncDir } from '../../src/config/durable.ts';
+import { writeFileDurable, fsyncDir } from '../../src/files/durable.ts';
 
 export type ResetLevel = 'settings' | 'all';
 

@@ -2,7 +2,7 @@
 // envelope addresses each one owns. Records live in the config store; APOP secrets do not.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../config/durable.ts';
+import { writeFileDurable } from '../files/durable.ts';
 import { secretsDir } from '../config/secrets-dir.ts';
 import { ConfigError, type ConfigStore, type UserRecord } from '../config/store.ts';
 import { hashPassword, verifyPassword, dummyHash } from './passwords.ts';
@@ -87,8 +87,10 @@ export class Users {
   async authenticate(name: string, password: string): Promise<string | null> {
     const n = name.toLowerCase();
     const user = this.#store.db.users[n];
-    const ok = await verifyPassword(password, user?.passwordHash ?? (await dummyHash()));
-    return ok && user ? n : null;
+    // A user imported without a password (config import) has an empty hash: it cannot log in, and
+    // takes as long to refuse as anyone else.
+    const ok = await verifyPassword(password, user?.passwordHash || (await dummyHash()));
+    return ok && user && user.passwordHash ? n : null;
   }
 
   /** Addresses a user may send as and receive for: name@every local domain, plus extra ones. */

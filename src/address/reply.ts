@@ -1,6 +1,6 @@
 // What the peer hears when an envelope address is unusable. RFC 3463 §3.2: X.1.3 is a bad
 // recipient address, X.1.7 a bad sender address; RFC 6531 §3.5: 5.6.7 is "needs SMTPUTF8".
-import type { Reply } from '../pipeline/stage.ts';
+import type { Reply } from '../mail/types.ts';
 import type { AddressError, ParsedAddress } from './parse.ts';
 
 export type AddressRole = 'sender' | 'recipient';

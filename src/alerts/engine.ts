@@ -5,7 +5,7 @@
 import type { Context, Service } from '../context.ts';
 import type { EventBus, EventMap, EventName } from '../events/bus.ts';
 import type { Settings } from '../config/schema.ts';
-import type { Alert, AlertKind, ClearedAlert, ClearReason, Severity } from './types.ts';
+import type { Alert, AlertKind, ClearedAlert, ClearReason, Severity } from '../events/alerts.ts';
 
 interface Limit {
   readonly threshold: number;
@@ -135,6 +135,18 @@ export const RULES: readonly BoundRule[] = [
     limit: () => once,
     text: (_src, _n, _w, p) => p.text,
   }),
+  rule({
+    event: 'dns.broken', kind: 'dns-record', severity: 'warning',
+    source: (p) => p.domain,
+    limit: () => once,
+    text: (src, _n, _w, p) => `DNS of ${src} needs fixing ('show dns' says how): ${p.problems.join('; ')}`,
+  }),
+];
+
+/** Facts that end a condition: the alert they name resolves by itself (nobody acknowledges a fixed fault). */
+const RESOLVED_BY: ReadonlyArray<{ attach(bus: EventBus, resolve: (kind: AlertKind, source: string) => void): () => void }> = [
+  { attach: (bus, resolve) => bus.on('service.up', ({ service }) => resolve('service-down', service)) },
+  { attach: (bus, resolve) => bus.on('dns.fixed', ({ domain }) => resolve('dns-record', domain)) },
 ];
 
 export type AlertState = 'active' | ClearReason;
@@ -284,11 +296,12 @@ export function createAlertEngine(ctx: Context, options: AlertEngineOptions = {}
     async start() {
       if (detach.length > 0) return;
       detach = RULES.map((r) => r.attach(ctx.bus, settings, onHit));
-      // A service coming back resolves its own down alert: nobody needs to acknowledge a fixed fault.
-      detach.push(ctx.bus.on('service.up', ({ service }) => {
-        const open = latched.get(keyOf('service-down', service));
-        if (open) clear(open, 'resolved');
-      }));
+      for (const r of RESOLVED_BY) {
+        detach.push(r.attach(ctx.bus, (kind, source) => {
+          const open = latched.get(keyOf(kind, source));
+          if (open) clear(open, 'resolved');
+        }));
+      }
     },
     async stop() {
       for (const off of detach) off();

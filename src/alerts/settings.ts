@@ -1,6 +1,6 @@
 // Alert thresholds: N events of one kind from one source within a window raise one alert.
-import { setting, int } from '../config/kinds.ts';
-import type { Setting } from '../config/kinds.ts';
+import { setting, int } from '../settings/kinds.ts';
+import type { Setting } from '../settings/kinds.ts';
 
 const count = int(1, 100000);
 const seconds = int(1, 7 * 24 * 3600);

@@ -1,6 +1,6 @@
-// Settings of the gateway virus scan through clamd (seed §5: a gateway scanner from a maker other
+// Settings of the gateway virus scan through clamd (docs/REQUIREMENTS.md §5: a gateway scanner from a maker other
 // than the desktop one; ClamAV is it).
-import { setting, int, oneOf, text, type Setting } from '../config/kinds.ts';
+import { setting, int, oneOf, text, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'antivirus.address': setting(text(/^(|\/[^\0\r\n]*|[A-Za-z0-9.-]+:\d{1,5}|\[[0-9a-fA-F:.]+\]:\d{1,5})$/, 'a unix socket path (/run/clamav/clamd.ctl) or host:port (127.0.0.1:3310)'),

@@ -7,7 +7,7 @@
 // unauthenticated session: a flood of idle sockets from a few networks cannot lock out the rest,
 // an authenticated user included. Under pressure idle timeouts shrink (`stressed`).
 import { isIPv4 } from 'node:net';
-import { normalizeIp } from '../policy/ip.ts';
+import { normalizeIp } from '../net/ip.ts';
 
 export interface GateLimits {
   /** Sessions at once, trusted included. */

@@ -1,7 +1,5 @@
 // Settings of the login brake shared by SMTP AUTH, POP3 and the console (login-throttle.ts).
-import { setting, int, type Setting } from '../config/kinds.ts';
-import type { ConfigStore } from '../config/store.ts';
-import type { LoginLimits } from './login-throttle.ts';
+import { setting, int, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'login.delayMs': setting(int(0, 60000), 1000, 'live',
@@ -22,14 +20,3 @@ export const RENAMED = {
   'pop3.clientLockoutFailures': 'login.sourceFailures',
   'pop3.lockoutSeconds': 'login.lockSeconds',
 } as const;
-
-export function loginLimits(store: ConfigStore): LoginLimits {
-  return {
-    firstDelayMs: store.get('login.delayMs'),
-    maxDelayMs: store.get('login.maxDelayMs'),
-    pairFailures: store.get('login.pairFailures'),
-    sourceFailures: store.get('login.sourceFailures'),
-    windowMs: store.get('login.windowSeconds') * 1000,
-    lockMs: store.get('login.lockSeconds') * 1000,
-  };
-}

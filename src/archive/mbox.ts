@@ -75,6 +75,11 @@ export function fromLine(sender: string, date: number): string {
   return `From ${who} ${asctime}\n`;
 }
 
+async function* prefixed(fields: string, source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  if (fields) yield Buffer.from(fields, 'utf8');
+  yield* source;
+}
+
 /** Write every matching archived message to `out` as mboxrd; returns how many. `out` is not ended. */
 export async function exportMbox(archive: Archive, query: ArchiveQuery, out: Writable): Promise<number> {
   let count = 0;
@@ -84,7 +89,9 @@ export async function exportMbox(archive: Archive, query: ArchiveQuery, out: Wri
       await new Promise<void>((resolve, reject) => {
         out.write(fromLine(m.from, m.date), (err) => (err ? reject(err) : resolve()));
       });
-      await pipeline(source, new MboxrdBody(), out, { end: false });
+      // The fields the content checks added go in front, as when the message left.
+      const fields = (m.prepend ?? []).map((h) => `${h}\r\n`).join('');
+      await pipeline(prefixed(fields, source), new MboxrdBody(), out, { end: false });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // dropped by the limits meanwhile
       throw err;

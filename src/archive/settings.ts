@@ -1,5 +1,5 @@
-// Settings of the mail archive (seed §7: a record of every message sent deters leaks).
-import { setting, int, bool, type Setting } from '../config/kinds.ts';
+// Settings of the mail archive (docs/REQUIREMENTS.md §7: a record of every message sent deters leaks).
+import { setting, int, bool, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'archive.enabled': setting(bool, true, 'live', 'Keep a copy of every outbound message in DATA/archive.'),

@@ -9,10 +9,10 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { writeFileDurable } from '../config/durable.ts';
+import { writeFileDurable } from '../files/durable.ts';
 import { headerOf } from '../bounce/dsn.ts';
-import type { Direction } from '../pipeline/stage.ts';
-import type { FileHead } from '../spool/head.ts';
+import type { Direction } from '../mail/types.ts';
+import type { FileHead } from '../mail/types.ts';
 
 export interface ArchivedMeta {
   id: string;
@@ -22,7 +22,11 @@ export interface ArchivedMeta {
   from: string;
   to: string[];
   subject: string;
+  /** Bytes as it leaves: the header fields below, then the file. */
   size: number;
+  /** The header fields the content checks added (Authentication-Results, DKIM-Signature…), which
+   * go in front of the stored file when it leaves: the archive holds what really left. */
+  prepend?: string[];
 }
 
 export interface ArchiveQuery {

@@ -1,6 +1,6 @@
 // Which files are blocked and why, in words a user can act on. Pure functions over an Inspection.
-import { EXECUTABLE_TYPES, TYPE_NAMES } from '../encrypted/detect.ts';
-import type { FileReport, Inspection } from './inspect.ts';
+import { EXECUTABLE_TYPES, TYPE_NAMES } from '../inspect/detect.ts';
+import type { FileReport, Inspection } from '../inspect/inspect.ts';
 
 export interface Rules {
   blocked: ReadonlySet<string>;

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { newJoiner, newSplitter, partId, type MimeNode, type SplitItem } from './mime.ts';
+import { newJoiner, newSplitter, partId, type MimeNode, type SplitItem } from '../mime/mime.ts';
 import type { MimeLimits } from '../mime/limits.ts';
 
 /** Base64 lines of 76 characters (RFC 2045 §6.8), CRLF between them. */

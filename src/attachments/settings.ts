@@ -1,6 +1,6 @@
-// Settings of the attachment filter (seed §5: remove attachments with certain extensions, both
+// Settings of the attachment filter (docs/REQUIREMENTS.md §5: remove attachments with certain extensions, both
 // from outside in and from inside out).
-import { setting, int, bool, list, oneOf, text, type Setting } from '../config/kinds.ts';
+import { setting, int, bool, list, oneOf, text, type Setting } from '../settings/kinds.ts';
 
 const extension = text(/^[a-z0-9_-]{1,16}$/, 'a file extension without the dot, lower case, e.g. exe');
 const action = oneOf('remove', 'reject', 'quarantine', 'off');
@@ -17,7 +17,7 @@ export const settings = {
   'attachments.inbound': setting(action, 'remove', 'live',
     'What happens to mail from outside carrying a blocked file: remove (the part is replaced by a short notice and the original is kept in quarantine), reject (554 5.7.1 at DATA), quarantine (the whole message), off.'),
   'attachments.outbound': setting(action, 'remove', 'live',
-    'The same for mail our users send out (seed §5 asks for both directions).'),
+    'The same for mail our users send out (docs/REQUIREMENTS.md §5 asks for both directions).'),
   'attachments.signedAction': setting(oneOf('quarantine', 'reject', 'pass'), 'quarantine', 'live',
     'A signed message (multipart/signed, S/MIME, DKIM) with a blocked file cannot lose the part without breaking the signature: quarantine it whole (default), reject it, or pass it untouched with a warning header.'),
   'attachments.blockExecutables': setting(bool, true, 'live',

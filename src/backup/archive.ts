@@ -15,7 +15,7 @@ import { pipeline } from 'node:stream/promises';
 import { dirname, join, basename } from 'node:path';
 import { Encrypter, Decrypter } from 'age-encryption';
 import { Header, Pax, extract } from 'tar';
-import { fsyncDir } from '../config/durable.ts';
+import { fsyncDir } from '../files/durable.ts';
 import { ConfigStore, type Db } from '../config/store.ts';
 import { selectFiles, allowedPath, replacedRoots, type Part } from './contents.ts';
 

@@ -4,7 +4,7 @@
 // MQTT, show alerts). An extension: a missing stick never touches mail.
 import { readdir, stat, rm, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../config/durable.ts';
+import { writeFileDurable } from '../files/durable.ts';
 import { secretsDir } from '../config/secrets-dir.ts';
 import type { Context, Service } from '../context.ts';
 

@@ -1,8 +1,7 @@
 // Settings of scheduled backups: where (a folder, e.g. a USB stick's mount), how often, how many
 // kept, and when a backup is overdue (an alert). The passphrase is not a setting: `backup
 // passphrase` keeps it in DATA/secrets (config.json is in every backup; the passphrase must not be).
-import { setting, int, bool, path, type Setting } from '../config/kinds.ts';
-import { duration } from '../quarantine/settings.ts';
+import { setting, int, bool, path, duration, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'backup.folder': setting(path, '', 'live',

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { QueueEntry, RcptState } from '../spool/entry.ts';
-import { generatedHeaderLines, rfc5322Date } from './generated.ts';
+import { generatedHeaderLines, rfc5322Date } from '../pickup/generated.ts';
 
 export type DsnAction = 'failed' | 'delayed';
 

@@ -3,7 +3,7 @@
 // Never to the null sender (RFC 5321 §4.5.5): a bounce of a bounce would loop.
 import { queuedMessage } from '../outbound/message-stream.ts';
 import { dsnMessage, type DsnAction } from './dsn.ts';
-import { injectMail, type InjectDeps } from './inject.ts';
+import { injectMail, type InjectDeps } from '../pickup/inject.ts';
 import type { Qmgr } from '../qmgr/qmgr.ts';
 import type { QueueEntry } from '../spool/entry.ts';
 
@@ -17,7 +17,7 @@ export async function sendDsn(deps: InjectDeps, entry: QueueEntry, indexes: numb
     ctx.store.get('bounce.maxReturnedHeaderBytes'),
   );
   const id = await injectMail(deps, { from: '', to: [entry.mailFrom], content });
-  ctx.log.log('info', `${action} notice queued`, { id: entry.id, dsn: id, to: entry.mailFrom });
+  ctx.log.log('info', `${action} notice queued`, { queueId: entry.id, dsn: id, to: `<${entry.mailFrom}>` });
   return id;
 }
 

@@ -1,5 +1,5 @@
 // Settings of the bounce station: delivery status notifications (RFC 3464) to envelope senders.
-import { setting, int, type Setting } from '../config/kinds.ts';
+import { setting, int, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'bounce.maxReturnedHeaderBytes': setting(int(1024, 1024 * 1024), 64 * 1024, 'live',

@@ -1,18 +1,18 @@
 // Every configuration key, its kind, its default and why it exists — in one place, as Postfix's
 // postconf(5) is. Stations own their sections (see the imports); this file only assembles them.
 // `yubin config show --doc` prints this table.
-import { setting, int, bool, oneOf, text, list, domain, cidr, path, port, type Setting } from './kinds.ts';
+import { setting, int, bool, oneOf, text, list, domain, cidr, path, port, type Setting } from '../settings/kinds.ts';
 import { stationSettings } from './stations.ts';
 
 const core = {
   role: setting(oneOf('all-in-one', 'edge', 'internal'), 'all-in-one', 'live',
-    'all-in-one keeps mailboxes here; edge passes local mail to relay.internalHost; internal keeps mailboxes and sends out through relay.edgeHost (seed §6).'),
+    'all-in-one keeps mailboxes here; edge passes local mail to relay.internalHost; internal keeps mailboxes and sends out through relay.edgeHost (docs/REQUIREMENTS.md §6).'),
   hostname: setting(domain, 'yubin.localdomain', 'live', 'Name in the SMTP greeting, Received headers and Maildir file names.'),
   'listen.address': setting(text(/^[0-9a-fA-F:.]+$/, 'an IP address to listen on, e.g. 0.0.0.0 or 127.0.0.1'), '127.0.0.1', 'restart',
     'Address every listener binds. The embedded default is loopback only; the board image sets 0.0.0.0.'),
   domains: setting(list(domain), ['localhost'], 'live', 'Local domains: mail to them is accepted from anyone (relay table row 1).'),
   trustedNetworks: setting(list(cidr), ['127.0.0.1/32', '::1/128'], 'live',
-    'Clients that may relay without AUTH (relay table row 2). Default: only the board itself.'),
+    "Clients that may relay without AUTH (relay table row 2). Default: only the board itself. Their mail counts as our own users' outbound mail: it skips SPF, Sender ID, DKIM, DMARC and ARC (no Authentication-Results; senderauth.checkTrusted turns the checks on) and the spam score, gets attachments.outbound instead of attachments.inbound, is DKIM-signed, archived and held for the mis-send delay; the clients get no greeting pause, a reserve of connections and no cap per address. yubin trace shows each skip."),
   postmaster: setting(text(/^([a-z0-9][a-z0-9._-]{0,63}|[^\s@]{1,64}@[a-z0-9.-]{1,253})$/, 'a local user name (e.g. alice) or an address (e.g. it@example.com)'), 'postmaster', 'live',
     'Where mail to postmaster and abuse goes (RFC 5321 §4.5.1, RFC 2142): postmaster@ and abuse@ every local domain, and a bare RCPT TO:<postmaster>, unless an alias for them says otherwise. A user name or an address. The default, postmaster, is a mailbox the board always keeps, even before any user exists (nothing sent to postmaster is refused on a fresh install); read it by adding a user named postmaster, or name your own user here.'),
   'tls.cert': setting(path, '', 'restart', 'PEM certificate chain. Empty: a self-signed one is made in DATA/tls on first start.'),
@@ -54,6 +54,10 @@ export const schema = { ...core, ...stationSettings };
 export type Schema = typeof schema;
 export type SettingKey = keyof Schema;
 export type Settings = { [K in SettingKey]: Schema[K] extends Setting<infer T> ? T : never };
+
+/** Settings whose value is a secret: `config show` says only whether they are set, and `config export`
+ * writes them only when asked (--secrets), apart, under "secrets". */
+export const SECRET_SETTINGS: ReadonlySet<SettingKey> = new Set<SettingKey>(['console.passwordHash', 'mqtt.password', 'relay.smarthostPassword']);
 
 export function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(schema, key);

@@ -1,6 +1,6 @@
 // Settings sections owned by later stations (delivery, POP3, content checks, board).
 // Each station exports `settings` from its own settings.ts; add one spread line here.
-import { type Setting } from './kinds.ts';
+import { type Setting } from '../settings/kinds.ts';
 import { settings as alertSettings } from '../alerts/settings.ts';
 import { settings as telemetrySettings } from '../telemetry/settings.ts';
 import { settings as boardSettings } from '../../board/gpio/settings.ts';
@@ -23,6 +23,12 @@ import { settings as bounceSettings } from '../bounce/settings.ts';
 import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
 import { settings as backupSettings } from '../backup/settings.ts';
+import { settings as logSettings } from '../log/settings.ts';
+import { settings as traceSettings } from '../maillog/settings.ts';
+import { settings as dnsRecordSettings } from '../dnsrecords/settings.ts';
+import { settings as autoconfigSettings } from '../autoconfig/settings.ts';
+import { settings as systemSettings } from '../../board/system/settings.ts';
+import { settings as dmarcReportSettings } from '../dmarcreport/settings.ts';
 
 export const stationSettings = {
   ...alertSettings,
@@ -47,4 +53,10 @@ export const stationSettings = {
   ...holdSettings,
   ...archiveSettings,
   ...backupSettings,
+  ...logSettings,
+  ...traceSettings,
+  ...dnsRecordSettings,
+  ...autoconfigSettings,
+  ...systemSettings,
+  ...dmarcReportSettings,
 } satisfies Record<string, Setting<unknown>>;

@@ -8,7 +8,7 @@ import { Low } from 'lowdb';
 import { readFile, mkdir } from 'node:fs/promises';
 import { watch, type FSWatcher } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
-import { writeFileDurable } from './durable.ts';
+import { writeFileDurable } from '../files/durable.ts';
 import { schema, defaults, isSettingKey, type Settings, type SettingKey } from './schema.ts';
 import { RENAMED } from '../anvil/settings.ts';
 

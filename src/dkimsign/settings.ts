@@ -1,5 +1,5 @@
 // Settings of DKIM signing of outbound mail (RFC 6376, RFC 8463 ed25519).
-import { setting, bool, list, oneOf, domain, type Setting } from '../config/kinds.ts';
+import { setting, bool, list, oneOf, domain, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'dkimsign.enabled': setting(bool, true, 'live',

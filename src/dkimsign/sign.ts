@@ -1,8 +1,8 @@
 // Signs one spooled message with the keys of its From domain; the message is read as a stream.
 import { createReadStream } from 'node:fs';
-import { readHeaders } from '../senderauth/headers.ts';
+import { readHeaders } from '../mime/header-block.ts';
 import { loadKeys, type DkimKey } from './keys.ts';
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import addressparser from 'nodemailer/lib/addressparser';
 
 export class SignError extends Error {

@@ -3,10 +3,10 @@
 // Its `resolve(name, rrtype)` has the shape of dns.promises.resolve, which is what mailauth's
 // `resolver` option calls.
 import { Resolver } from 'node:dns/promises';
-import type { MxRecord } from 'node:dns';
+import type { MxRecord, SrvRecord } from 'node:dns';
 import type { Answer } from 'dns-packet';
 
-export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'CNAME' | 'NS';
+export type RecordType = 'A' | 'AAAA' | 'MX' | 'TXT' | 'PTR' | 'CNAME' | 'NS' | 'SRV';
 
 export interface DnsOptions {
   /** IP[:port] entries; empty means the system resolver's servers. */
@@ -46,7 +46,7 @@ function describe(code: string): string {
 }
 
 /** What a lookup returns, as dns.promises.resolve returns it. */
-export type ResolveAnswer = string[] | string[][] | MxRecord[];
+export type ResolveAnswer = string[] | string[][] | MxRecord[] | SrvRecord[];
 
 export interface DnsResolver {
   /** dns.promises.resolve-compatible: A/AAAA/PTR/CNAME/NS → string[], TXT → string[][], MX → MxRecord[]. */
@@ -114,6 +114,7 @@ function query(resolver: Resolver, name: string, type: string): Promise<ResolveA
     case 'PTR': return resolver.resolvePtr(name);
     case 'CNAME': return resolver.resolveCname(name);
     case 'NS': return resolver.resolveNs(name);
+    case 'SRV': return resolver.resolveSrv(name);
     default: return Promise.reject(Object.assign(new Error(`unsupported record type ${type}`), { code: 'ENOTIMP' }));
   }
 }
@@ -134,6 +135,11 @@ function fromPacket(answers: readonly Answer[], type: string): ResolveAnswer {
       return own.map((a) => {
         const d = (a as { data: { preference?: number; exchange: string } }).data;
         return { priority: d.preference ?? 0, exchange: d.exchange };
+      });
+    case 'SRV':
+      return own.map((a) => {
+        const d = (a as { data: { priority?: number; weight?: number; port?: number; target: string } }).data;
+        return { priority: d.priority ?? 0, weight: d.weight ?? 0, port: d.port ?? 0, name: d.target };
       });
     default:
       return own.map((a) => String((a as { data: unknown }).data));

@@ -1,5 +1,5 @@
 // Settings of the one DNS resolver used by delivery (MX, A/AAAA) and by the sender checks.
-import { setting, int, list, text, type Setting } from '../config/kinds.ts';
+import { setting, int, list, text, type Setting } from '../settings/kinds.ts';
 
 /** An IP address with an optional port: 192.0.2.53, 192.0.2.53:5353, [2001:db8::53]:53. */
 export const dnsServer = text(

@@ -1,12 +1,12 @@
 // Content stage: mail whose content cannot be read at the gateway — encrypted zip entries,
 // encrypted PDF and Office files, S/MIME enveloped data, PGP/MIME, inline PGP — is passed on byte
-// for byte (seed §5) and marked with X-Yubin-Encrypted, so the reader knows no scanner saw inside.
+// for byte (docs/REQUIREMENTS.md §5) and marked with X-Yubin-Encrypted, so the reader knows no scanner saw inside.
 // encrypted.action can hold or refuse it instead.
 import type { Context } from '../context.ts';
 import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
-import type { FileReport, Inspection } from '../attachments/inspect.ts';
-import { inspectOrVerdict, isVerdict } from '../attachments/limits.ts';
-import { headerText } from '../attachments/mime.ts';
+import type { FileReport, Inspection } from '../inspect/inspect.ts';
+import { inspectOrVerdict, isVerdict } from '../inspect/limits.ts';
+import { headerText } from '../mime/mime.ts';
 
 /** "smime", "zip=secret.zip", "pdf=report.pdf"... one item per unreadable thing. */
 export function encryptedItems(inspection: Inspection): string[] {

@@ -4,8 +4,10 @@
 // throws, or whose promise rejects, is logged with its owner and never throws into the emitter,
 // which is often a mail station in the middle of an SMTP command.
 import { EventEmitter } from 'node:events';
-import type { Alert, ClearedAlert } from '../alerts/types.ts';
-import { stderrLogger, type Logger } from '../context.ts';
+import type { Alert, ClearedAlert } from './alerts.ts';
+import type { ClientInfo, Direction } from '../mail/types.ts';
+import type { RcptOutcome } from '../mail/outcome.ts';
+import { stderrLogger, type Logger } from '../log/logger.ts';
 
 export interface EventMap {
   'relay.denied': { client: string; helo: string; from: string; rcpt: string; reason: string };
@@ -19,7 +21,13 @@ export interface EventMap {
   'service.up': { service: string };
   /** The last-resort guard ended a client session on an error that escaped (src/guard/). */
   'session.failed': { service: 'smtp' | 'pop3'; session: string; client: string; error: string };
-  'message.received': { queueId: string; client: string; from: string; rcpts: string[]; size: number; listener: string };
+  'message.received': { queueId: string; client: string; from: string; rcpts: string[]; size: number; listener: string; session?: string };
+  /** A message is in the spool, before the content checks: where it came from (the trace's first line). */
+  'message.arrived': { queueId: string; session?: string; client: ClientInfo; listener: string; direction: Direction; tls: { protocol: string; cipher: string } | null; from: string; rcpts: string[]; size: number };
+  /** What one content stage found and decided (src/pipeline/run.ts). */
+  'message.checked': { queueId: string; stage: string; action: string; facts?: Readonly<Record<string, string | number | boolean>> };
+  /** One recipient's outcome: a delivery line of the log (src/mail/outcome.ts, src/maillog/). */
+  'rcpt.outcome': RcptOutcome;
   /** A client sent a command before the SMTP greeting (refused with 554; smtp.greetingDelay). */
   'smtp.early_talker': { client: string; listener: string };
   'message.rejected': { client: string; from: string; code: number; text: string };
@@ -39,7 +47,36 @@ export interface EventMap {
   'quarantine.released': { id: string; queueId: string };
   'quarantine.deleted': { id: string; queueId: string; why: 'admin' | 'expired' | 'full' };
   'attachment.blocked': { queueId: string; client: string; from: string; filename: string; reason: string; action: 'removed' | 'rejected' | 'quarantined' };
+  /** The DNS watch checked the published records (src/dnsrecords/watch.ts): the state per domain. */
+  'dns.checked': { checkedAt: string; domains: Array<{ domain: string; state: 'ok' | 'problem' | 'unknown'; problems: string[]; ready: boolean }> };
+  /** Records of a domain (or the board's own, under its host name) broke or got block-listed. */
+  'dns.broken': { domain: string; problems: string[] };
+  /** Every record of a domain is good again. */
+  'dns.fixed': { domain: string };
+  /** Sender authentication evaluated DMARC for a domain that asks for aggregate reports (src/dmarcreport/). */
+  'dmarc.evaluated': DmarcEvaluated;
+  /** An aggregate report about one of our domains arrived and was read (src/dmarcreport/inbound.ts). */
+  'dmarc.report': { domain: string; reporter: string; messages: number; failed: number };
   'spam.detected': { queueId: string; client: string; from: string; score: number; action: 'tag' | 'quarantine' | 'reject' };
+}
+
+/** One message's DMARC evaluation, as an aggregate report row needs it (RFC 9990 §2.1). */
+export interface DmarcEvaluated {
+  /** ms since the epoch. */
+  at: number;
+  sourceIp: string;
+  headerFrom: string;
+  envelopeFrom: string;
+  envelopeTo: string;
+  policyDomain: string;
+  published: { p: string; sp?: string; np?: string; adkim: 'r' | 's'; aspf: 'r' | 's'; fo?: string; testing: 'y' | 'n' };
+  rua: string[];
+  /** What was done: none, pass (passed an enforcing policy), quarantine, reject. */
+  disposition: 'none' | 'pass' | 'quarantine' | 'reject';
+  dkimAligned: boolean;
+  spfAligned: boolean;
+  dkim: Array<{ domain: string; selector: string; result: string }>;
+  spf: { domain: string; result: string } | null;
 }
 
 export type EventName = keyof EventMap;

@@ -1,4 +1,4 @@
-// The mis-send delay (seed §7, "mail that is not sent at once"): outbound mail from local users
+// The mis-send delay (docs/REQUIREMENTS.md §7, "mail that is not sent at once"): outbound mail from local users
 // waits hold.delaySeconds before it leaves, so a message sent to the wrong person can be taken back.
 import type { Context } from '../context.ts';
 import type { QueueEntry } from '../spool/entry.ts';

@@ -6,10 +6,11 @@ import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry } from '../spool/entry.ts';
 import { QueueError, type Qmgr } from '../qmgr/qmgr.ts';
 import { loadQueued } from '../qmgr/admin.ts';
-import { injectMail } from '../bounce/inject.ts';
-import { plainNotice, rfc5322Date } from '../bounce/generated.ts';
+import { injectMail } from '../pickup/inject.ts';
+import { plainNotice, rfc5322Date } from '../pickup/generated.ts';
 import { holdUntilFor } from './hold.ts';
 import { holdKey, cancelAddress, parseCancelAddress, tokenMatches } from './token.ts';
+import { outcomeOf } from '../spool/entry.ts';
 
 export interface HoldDeps {
   ctx: Context;
@@ -62,6 +63,8 @@ export function createHoldService(deps: HoldDeps): HoldService {
     async queued(entry) {
       if (entry.holdUntil === undefined) return;
       ctx.bus.emit('message.held', { queueId: entry.id, from: entry.mailFrom, until: entry.holdUntil });
+      const why = `held until ${new Date(entry.holdUntil).toISOString()} for the mis-send delay (hold.delaySeconds); yubin queue cancel ${entry.id} takes it back`;
+      for (const r of entry.rcpts) ctx.bus.emit('rcpt.outcome', { ...outcomeOf(entry, r), status: 'held', reply: why, stage: 'hold', until: entry.holdUntil });
       if (!ctx.store.get('hold.notify')) return;
       const address = cancelAddress(await holdKey(ctx.dataDir), entry.id, entry.mailFrom, host());
       const rcpts = entry.rcpts.map((r) => r.address);
@@ -97,8 +100,8 @@ export function createHoldService(deps: HoldDeps): HoldService {
         r.lastReply = `cancelled by ${who}`;
       }
       await spool.remove(id);
-      ctx.log.log('info', 'message cancelled', { id, by: by.kind, rcpts: pending.map((r) => r.address) });
       ctx.bus.emit('message.cancelled', { queueId: id, by: by.kind, rcpts: pending.map((r) => r.address) });
+      for (const r of pending) ctx.bus.emit('rcpt.outcome', { ...outcomeOf(entry, r), status: 'cancelled', reply: r.lastReply!, stage: by.kind });
       const rcpts = pending.map((r) => r.address);
       await tellSender(entry, `Cancelled: your message to ${summary(rcpts)}`, [
         `Your message ${entry.id} was cancelled by ${who} and will not be sent to`,
@@ -114,7 +117,7 @@ export function createHoldService(deps: HoldDeps): HoldService {
       if (!parsed) return { code: 550, enhanced: '5.1.1', text: `<${address}>: not a cancel address of this server` };
       try {
         const done = await service.cancel(parsed.id, { kind: 'sender', token: parsed.token });
-        return { code: 250, enhanced: '2.0.0', text: `Message ${done.id} cancelled; it will not be sent to ${summary(done.rcpts)}` };
+        return { code: 250, enhanced: '2.0.0', text: `cancelled: message ${done.id} will not be sent to ${summary(done.rcpts)}` };
       } catch (err) {
         if (err instanceof QueueError) return { code: 550, enhanced: '5.7.1', text: err.message };
         throw err;

@@ -1,5 +1,5 @@
-// Settings of the mis-send delay (seed §7, "mail that is not sent at once").
-import { setting, int, bool, list, domain, type Setting } from '../config/kinds.ts';
+// Settings of the mis-send delay (docs/REQUIREMENTS.md §7, "mail that is not sent at once").
+import { setting, int, bool, list, domain, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'hold.delaySeconds': setting(int(0, 24 * 3600), 0, 'live',

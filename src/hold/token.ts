@@ -4,7 +4,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileDurable } from '../config/durable.ts';
+import { writeFileDurable } from '../files/durable.ts';
 import { secretsDir } from '../config/secrets-dir.ts';
 
 const keys = new Map<string, Promise<Buffer>>();

@@ -3,13 +3,14 @@
 // The Maildir name derives from the queue ID and recipient index, so a delivery repeated after a
 // crash finds its own earlier copy and does not deliver twice.
 import { open, type FileHandle } from 'node:fs/promises';
-import { writeAll } from '../config/durable.ts';
+import { writeAll } from '../files/durable.ts';
 import { maildirOf, deliver, hasMessage, parseName } from '../maildir/maildir.ts';
 import { mailboxUsage, addedToMailbox } from '../maildir/usage.ts';
 import type { Context } from '../context.ts';
 import type { QueueEntry } from '../spool/entry.ts';
 import type { Attempt, Deliverer, DeliveryResult } from '../qmgr/deliverer.ts';
 import { POSTMASTER_MAILBOX } from '../route/route.ts';
+import { quotaFit, quotaReply } from '../policy/quota.ts';
 
 export function maildirBaseName(entry: QueueEntry, rcptIndex: number, host: string): string {
   return `${Math.floor(entry.received / 1000)}.Y${entry.id}R${rcptIndex}.${host}`;
@@ -37,16 +38,14 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   const base = maildirBaseName(entry, index, host);
   // Only an earlier attempt can have left a copy (the name holds the queue ID): the search reads
   // the whole mailbox, so it is skipped for an entry this process committed and never tried.
-  if (!attempt?.first && (await hasMessage(root, base))) return { status: 'delivered', reply: '250 2.0.0 already in mailbox' };
+  if (!attempt?.first && (await hasMessage(root, base))) return { status: 'delivered', reply: '250 2.0.0 already in mailbox', relay: 'local' };
 
   const head = [`Return-Path: <${entry.mailFrom}>`, `Delivered-To: ${rcpt.address}`, ...entry.prepend].join('\r\n') + '\r\n';
-  // Quota as Dovecot's quota_grace does it: a mailbox under its quota takes the next message even
-  // if that message takes it over; a full one defers; a message larger than the quota fails.
-  const quota = ctx.users.quotaOf(user);
-  const size = entry.size + Buffer.byteLength(head);
-  if (quota > 0) {
-    if (size > quota) return { status: 'failed', reply: `552 5.2.2 <${rcpt.address}>: message larger than the mailbox quota` };
-    if ((await mailboxUsage(root)) >= quota) return { status: 'deferred', reply: `452 4.2.2 <${rcpt.address}>: mailbox full` };
+  // The one quota rule (src/policy/quota.ts), on the size counted at RCPT and DATA: the message as spooled.
+  const fit = quotaFit(ctx.users.quotaOf(user), await mailboxUsage(root), entry.size);
+  if (fit !== 'fits') {
+    const r = quotaReply(fit, rcpt.address, entry.size);
+    return { status: fit === 'full' ? 'deferred' : 'failed', reply: `${r.code} ${r.enhanced} ${r.text}`, relay: 'local' };
   }
   const name = await deliver(root, base, async (file) => {
     const headBytes = Buffer.from(head);
@@ -55,7 +54,7 @@ async function deliverOne(ctx: Context, entry: QueueEntry, index: number, path: 
   });
   addedToMailbox(root, parseName(name).size ?? 0);
   ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpt.address, route: 'local' });
-  return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}` };
+  return { status: 'delivered', reply: `250 2.0.0 delivered to maildir of ${user}`, relay: 'local' };
 }
 
 /**

@@ -3,8 +3,8 @@
 // file size. Names carry ",S=<bytes>" (as Dovecot does) so quota and STAT need no reads.
 import { mkdir, open, rename, unlink, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomHex } from '../spool/random-hex.ts';
-import { syncDirShared } from '../config/durable.ts';
+import { randomHex } from '../files/random-hex.ts';
+import { syncDirShared } from '../files/durable.ts';
 
 export const SUBDIRS = ['tmp', 'new', 'cur'] as const;
 

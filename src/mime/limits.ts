@@ -1,6 +1,5 @@
 // The MIME structure limits (mime.* settings) and the refusal a message beyond one gets.
-import type { ConfigStore } from '../config/store.ts';
-import type { Reply } from '../pipeline/stage.ts';
+import type { Reply } from '../mail/types.ts';
 
 export interface MimeLimits {
   /** Top-level header block, bytes. */
@@ -28,15 +27,6 @@ export class MimeLimitError extends Error {
       ? { code: 552, enhanced: '5.3.4', text: `Message refused: ${text}` }
       : { code: 554, enhanced: '5.6.0', text: `Message refused: ${text}` };
   }
-}
-
-export function mimeLimits(store: ConfigStore): MimeLimits {
-  return {
-    maxHeaderBytes: store.get('mime.maxHeaderBytes'),
-    maxPartHeaderBytes: store.get('mime.maxPartHeaderBytes'),
-    maxParts: store.get('mime.maxParts'),
-    maxDepth: store.get('mime.maxDepth'),
-  };
 }
 
 const kib = (n: number) => (n % 1024 === 0 ? `${n / 1024} KiB` : `${n} bytes`);

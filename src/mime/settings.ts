@@ -1,7 +1,7 @@
 // Limits on the MIME structure of a message, checked while it is inspected after DATA. A message
 // beyond one is refused with a permanent reply naming the limit (or, by mime.onLimit, passed on
 // uninspected); it never reaches a parser that would grow without bound.
-import { setting, int, oneOf, type Setting } from '../config/kinds.ts';
+import { setting, int, oneOf, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'mime.maxHeaderBytes': setting(int(1024, 16 * 1024 * 1024), 256 * 1024, 'live',

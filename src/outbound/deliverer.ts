@@ -60,9 +60,7 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
     }
     const smarthost = key === 'relay.smarthost';
     const user = smarthost ? store.get('relay.smarthostUser') : '';
-    const tlsSetting = smarthost ? store.get('relay.smarthostTls') : 'opportunistic';
-    // With AUTH the password must travel encrypted: opportunistic becomes required.
-    const tls: TlsMode = tlsSetting === 'implicit' ? 'implicit' : tlsSetting === 'starttls' || user ? 'required' : 'opportunistic';
+    const tls = relayTls(smarthost ? store.get('relay.smarthostTls') : 'opportunistic', user);
     return {
       kind: 'go',
       destination: {
@@ -89,7 +87,8 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
   }
 
   async function deliverGroup(entry: QueueEntry, indexes: number[], plan: Plan, route: 'remote' | 'internal'): Promise<DeliveryResult[]> {
-    if (plan.kind === 'fail') return indexes.map(() => plan.result);
+    // relay=none, as Postfix writes it: no server took part in this outcome.
+    if (plan.kind === 'fail') return indexes.map(() => ({ ...plan.result, relay: 'none' }));
     const { destination } = plan;
     const rcpts = indexes.map((i) => entry.rcpts[i]!.address);
     const envelope = { from: entry.mailFrom, to: rcpts, size: entry.size + prependBytes(entry).length };
@@ -109,16 +108,17 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
         }
         if (outcome.kind === 'unreachable') {
           lastReply = outcome.reply;
-          ctx.log.log('info', 'outbound server unreachable, trying the next', { id: entry.id, server: `${exchanger.name} [${address}]`, reply: outcome.reply });
+          ctx.log.log('info', 'outbound server unreachable, trying the next', { queueId: entry.id, server: `${exchanger.name}[${address}]:${destination.port}`, reply: outcome.reply });
           continue;
         }
         outcome.results.forEach((r, k) => {
           if (r.status === 'delivered') ctx.bus.emit('message.delivered', { queueId: entry.id, rcpt: rcpts[k]!, route });
         });
-        return outcome.results;
+        const relay = `${exchanger.name}[${address}]:${destination.port}`;
+        return outcome.results.map((r) => ({ ...r, relay }));
       }
     }
-    return indexes.map(() => ({ status: 'deferred', reply: lastReply }));
+    return indexes.map(() => ({ status: 'deferred', reply: lastReply, relay: 'none' }));
   }
 
   return {
@@ -135,6 +135,11 @@ export function createOutbound(ctx: Context, options: OutboundOptions): { remote
       },
     },
   };
+}
+
+/** The TLS a relay hop gets: with AUTH the password must travel encrypted, so opportunistic becomes required. */
+export function relayTls(setting: 'opportunistic' | 'starttls' | 'implicit', user: string): TlsMode {
+  return setting === 'implicit' ? 'implicit' : setting === 'starttls' || user ? 'required' : 'opportunistic';
 }
 
 /** "host", "host:port", "[v6]", "[v6]:port" → parts; a missing port is `defaultPort`. */

@@ -1,6 +1,6 @@
 // Settings of the outbound SMTP client (remote MX delivery) and of the fixed relay hops the roles
 // use: the internal server (edge role), the edge (internal role), and an optional smarthost.
-import { setting, int, list, text, oneOf, domain, port, type Setting } from '../config/kinds.ts';
+import { setting, int, list, text, oneOf, domain, port, type Setting } from '../settings/kinds.ts';
 
 /** A relay hop: host or host:port ([v6]:port), or empty for none. */
 const hop = text(/^((\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?)?$/, 'host or host:port, e.g. mail.example.com:25 or [2001:db8::25]:25, or empty');

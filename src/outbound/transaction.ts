@@ -54,7 +54,8 @@ interface SmtpError extends Error {
   rejectedErrors?: SmtpError[];
 }
 
-export async function runSession(target: SessionTarget, options: SessionOptions, envelope: Envelope, message: () => Readable): Promise<SessionOutcome> {
+/** Connect, greet, TLS as `options.tls` asks, AUTH when given: the open client, or why not. */
+async function open(target: SessionTarget, options: SessionOptions): Promise<{ conn: SMTPConnection; where: string } | { reply: string; conn: SMTPConnection }> {
   const where = `${target.name} [${target.address}]`;
   const conn = new SMTPClient({
     host: target.address,
@@ -73,29 +74,49 @@ export async function runSession(target: SessionTarget, options: SessionOptions,
     ...(options.localAddress ? { localAddress: options.localAddress } : {}),
   });
   conn.on('error', () => undefined); // every error also reaches the callback of the step that failed
+  // A refused or failed connection arrives as an 'error' event, not through connect's callback.
+  const connectError = await new Promise<SmtpError | undefined>((resolve) => {
+    conn.once('error', (err: SmtpError) => resolve(err));
+    conn.once('end', () => resolve(new Error('connection closed before the session began')));
+    conn.connect((err) => resolve(err as SmtpError | undefined));
+  });
+  if (connectError) return { conn, reply: unreachableReply(connectError, where, options.tls) };
+  if (options.auth) {
+    if (!conn.secure) return { conn, reply: `454 4.7.0 ${where} offered no TLS; the AUTH password is never sent in the clear` };
+    const loginError = await new Promise<SmtpError | null>((resolve) => conn.login({ user: options.auth!.user, pass: options.auth!.pass }, (err) => resolve(err as SmtpError | null)));
+    if (loginError) return { conn, reply: `454 4.7.0 AUTH at ${where} failed: ${firstLine(loginError.response ?? loginError.message)}` };
+  }
+  return { conn, where };
+}
+
+export async function runSession(target: SessionTarget, options: SessionOptions, envelope: Envelope, message: () => Readable): Promise<SessionOutcome> {
+  const opened = await open(target, options);
+  const conn = opened.conn;
   try {
-    // A refused or failed connection arrives as an 'error' event, not through connect's callback.
-    const connectError = await new Promise<SmtpError | undefined>((resolve) => {
-      conn.once('error', (err: SmtpError) => resolve(err));
-      conn.once('end', () => resolve(new Error('connection closed before the session began')));
-      conn.connect((err) => resolve(err as SmtpError | undefined));
-    });
-    if (connectError) return { kind: 'unreachable', reply: unreachableReply(connectError, where, options.tls) };
-    if (options.auth) {
-      if (!conn.secure) return { kind: 'unreachable', reply: `454 4.7.0 ${where} offered no TLS; the AUTH password is never sent in the clear` };
-      const loginError = await new Promise<SmtpError | null>((resolve) => conn.login({ user: options.auth!.user, pass: options.auth!.pass }, (err) => resolve(err as SmtpError | null)));
-      if (loginError) return { kind: 'unreachable', reply: `454 4.7.0 AUTH at ${where} failed: ${firstLine(loginError.response ?? loginError.message)}` };
-    }
+    if ('reply' in opened) return { kind: 'unreachable', reply: opened.reply };
     const tls = conn.secure;
     const sent = await new Promise<{ err: SmtpError | null; info?: SMTPConnection.SentMessageInfo }>((resolve) =>
       conn.send({ from: envelope.from, to: envelope.to, size: envelope.size, use8BitMime: true }, message(), (err, info) => resolve({ err: err as SmtpError | null, info })),
     );
     conn.quit();
     return sent.err
-      ? failedTransaction(sent.err, envelope, where, tls)
-      : { kind: 'answered', tls, results: envelope.to.map((rcpt) => resultFor(rcpt, sent.info!, where, tls)) };
+      ? failedTransaction(sent.err, envelope, opened.where, tls)
+      : { kind: 'answered', tls, results: envelope.to.map((rcpt) => resultFor(rcpt, sent.info!, opened.where, tls)) };
   } finally {
     setTimeout(() => conn.close(), 1000).unref(); // let QUIT go out; never leak the socket
+  }
+}
+
+/** Open a session as a delivery would (TLS, AUTH) and QUIT: whether a relay hop takes us. */
+export async function probeSession(target: SessionTarget, options: SessionOptions): Promise<{ ok: true; tls: boolean } | { ok: false; reply: string }> {
+  const opened = await open(target, options);
+  const conn = opened.conn;
+  try {
+    if ('reply' in opened) return { ok: false, reply: opened.reply };
+    conn.quit();
+    return { ok: true, tls: conn.secure };
+  } finally {
+    setTimeout(() => conn.close(), 1000).unref();
   }
 }
 

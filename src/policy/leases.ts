@@ -1,7 +1,7 @@
-// POP-before-SMTP (seed §1 ②): a successful POP3 login from an address lets that address relay
+// POP-before-SMTP (docs/REQUIREMENTS.md §1 ②): a successful POP3 login from an address lets that address relay
 // for a while. POP3 grants, the relay policy asks. Held in memory only: a restart ends every lease,
 // which errs on the safe side.
-import { normalizeIp } from './ip.ts';
+import { normalizeIp } from '../net/ip.ts';
 
 export class Leases {
   readonly #until = new Map<string, number>();

@@ -1,4 +1,4 @@
-// Where a RCPT TO is judged: the relay table of seed §4 (DESIGN.md). Pure: no I/O, no clock.
+// Where a RCPT TO is judged: the relay table of docs/REQUIREMENTS.md §4. Pure: no I/O, no clock.
 //
 // | # | client                                           | envelope recipient | action                                   |
 // |---|--------------------------------------------------|--------------------|------------------------------------------|
@@ -15,11 +15,11 @@
 import { parseEnvelopeAddress, comparableDomain, type ParsedAddress } from '../address/parse.ts';
 import { addressErrorReply, unusableForm } from '../address/reply.ts';
 import { canonicalIp, formatIpLiteral } from '../address/ip-literal.ts';
-import type { Reply } from '../pipeline/stage.ts';
+import type { Reply, Routed } from '../mail/types.ts';
 
 export interface RelayClient {
   address: string;
-  /** In trustedNetworks (src/policy/ip.ts networkSet). */
+  /** In trustedNetworks (src/net/ip.ts networkSet). */
   trusted: boolean;
   /** SMTP AUTH succeeded on this session. */
   authenticated: boolean;
@@ -35,11 +35,10 @@ export interface RelaySite {
   localDomains: readonly string[];
   /** IP addresses that mean "this board" in a literal: postmaster@[192.0.2.1]. */
   boardAddresses: readonly string[];
-  /** Users and aliases, by canonical (lower-case) address; in the edge role, () => true. */
-  recipientExists(canonicalAddress: string): boolean;
+  /** Where an address's copies go (src/route/route.ts: users, aliases, the role); [] for a local
+   * address nobody owns. The one answer: the RCPT check and the queue use the same routes. */
+  routes(address: string): Routed[];
 }
-
-export type RcptRoute = { kind: 'local' } | { kind: 'internal' } | { kind: 'remote'; domain: string };
 
 export type RejectReason =
   | 'relay-denied' | 'source-route' | 'percent-hack' | 'bang-path' | 'nested-at' | 'quoted-at'
@@ -47,9 +46,9 @@ export type RejectReason =
   | 'null-recipient' | 'syntax' | 'too-long' | 'needs-smtputf8';
 
 export type RcptDecision =
-  /** address: local routes get the canonical lower-case form (the recipientExists key) on the
-   * primary domain for literals; remote routes keep the local part as written (RFC 5321 §2.4). */
-  | { action: 'accept'; address: string; route: RcptRoute }
+  /** address: local ones get the canonical lower-case form on the primary domain for literals;
+   * remote ones keep the local part as written (RFC 5321 §2.4). `routes`: where its copies go. */
+  | { action: 'accept'; address: string; local: boolean; routes: Routed[] }
   | ({ action: 'reject'; reason: RejectReason } & Reply);
 
 /** Reasons that are relay attempts: emit 'relay.denied' for these (each replied 554 5.7.1). */
@@ -95,6 +94,11 @@ function isBoardLiteral(rcpt: ParsedAddress, site: RelaySite): boolean {
   });
 }
 
+/** Row 2 of the table: may this client send to any domain? The one place that says so. */
+export function mayRelay(client: Pick<RelayClient, 'trusted' | 'authenticated' | 'leased'>): boolean {
+  return client.trusted || client.authenticated || client.leased;
+}
+
 /**
  * Judge one RCPT TO: `rcpt` is smtp-server's address.address (the text between < and >).
  * The table is at the top of this file.
@@ -107,14 +111,15 @@ export function decideRcpt(rcpt: string, client: RelayClient, site: RelaySite): 
   }
 
   const primary = site.localDomains.map(comparableDomain).find((d) => d !== null) ?? null;
-  const mayRelay = client.trusted || client.authenticated || client.leased;
+  const relay = mayRelay(client);
   const isBoard = isBoardLiteral(parsed, site);
   // RFC 5321 §4.1.1.3: <Postmaster> without a domain must be accepted, from anyone.
-  const barePostmaster = parsed.flags.noDomain && !parsed.flags.sourceRoute && parsed.canonical === 'postmaster';
+  // Only the word itself: "postmaster@" is a recipient without its domain, refused as "user@" is.
+  const barePostmaster = parsed.flags.noDomain && !parsed.flags.sourceRoute && parsed.canonical === 'postmaster' && !rcpt.includes('@');
 
   if (!barePostmaster) {
     // Row 2 clients get no routing interpretation, only errors for forms nobody can deliver.
-    const refusal = mayRelay ? undeliverable(parsed) : routingTrick(parsed, rcpt, isBoard);
+    const refusal = relay ? undeliverable(parsed) : routingTrick(parsed, rcpt, isBoard);
     if (refusal) return refusal;
   }
 
@@ -122,14 +127,16 @@ export function decideRcpt(rcpt: string, client: RelayClient, site: RelaySite): 
   const local = barePostmaster || isBoard || site.localDomains.some((d) => comparableDomain(d) === parsed.asciiDomain);
   if (local) {
     const address = (barePostmaster || isBoard) && primary !== null ? `${parsed.localKey}@${primary}` : parsed.canonical;
-    if (!site.recipientExists(address)) {
+    const routes = site.routes(address);
+    if (routes.length === 0) {
       return reject('unknown-user', { code: 550, enhanced: '5.1.1', text: `<${address}>: Recipient address rejected: no such user here` });
     }
-    return { action: 'accept', address, route: site.role === 'edge' ? { kind: 'internal' } : { kind: 'local' } };
+    return { action: 'accept', address, local: true, routes };
   }
   // Row 2: a client that may relay, to any other domain.
-  if (mayRelay) {
-    return { action: 'accept', address: `${parsed.local}@${parsed.asciiDomain}`, route: { kind: 'remote', domain: parsed.asciiDomain } };
+  if (relay) {
+    const address = `${parsed.local}@${parsed.asciiDomain}`;
+    return { action: 'accept', address, local: false, routes: [{ address, route: { kind: 'remote', domain: parsed.asciiDomain } }] };
   }
   // Row 3: anyone else, to a foreign domain.
   return denied('relay-denied', rcpt, 'this server accepts mail only for its own domains unless you authenticate');

@@ -1,7 +1,7 @@
 // MAIL FROM checks: the syntax of any reverse-path, and for the MSA whose it is.
 import { parseEnvelopeAddress, type ParsedAddress } from '../address/parse.ts';
 import { addressErrorReply, unusableForm, type UnusableForm } from '../address/reply.ts';
-import type { Reply } from '../pipeline/stage.ts';
+import type { Reply } from '../mail/types.ts';
 
 export type SenderDecision =
   /** address: '' for the null sender; else local part as written @ the ASCII domain. */

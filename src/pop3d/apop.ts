@@ -1,7 +1,7 @@
 // APOP (RFC 1939 §7): the greeting carries a timestamp unique to the connection; the client proves
 // it knows the shared secret by sending MD5(timestamp + secret) in hex, so the secret never crosses
 // the wire. MD5 has known attacks against this use (Leurent 2007), which is why STLS/POP3S is the
-// recommended path and APOP only the seed's countermeasure for clients that cannot do TLS.
+// recommended path and APOP only the countermeasure of docs/REQUIREMENTS.md §2 for clients that cannot do TLS.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 let counter = 0;

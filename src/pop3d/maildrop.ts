@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { listMessages, type MaildirEntry } from '../maildir/maildir.ts';
-import { fsyncDir } from '../config/durable.ts';
+import { fsyncDir } from '../files/durable.ts';
 import { MessageFile } from './message-file.ts';
 
 export interface DropMessage {

@@ -1,16 +1,17 @@
-// The POP3 service (the MRA of the seed's §2): a plain listener offering STLS (110, dev 1110) and
+// The POP3 service (the MRA, docs/REQUIREMENTS.md §3): a plain listener offering STLS (110, dev 1110) and
 // an implicit-TLS listener (995, dev 1995), both bounded in sessions overall and per client.
 // Each connection is one Pop3Session; they share the maildrop locks and the login throttle.
 import { createServer, type Server, type Socket, type AddressInfo } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Context, Service } from '../context.ts';
-import { networkSet, normalizeIp } from '../policy/ip.ts';
+import { networkSet, normalizeIp } from '../net/ip.ts';
 import { ConnectionGate, type GateLimits } from '../anvil/gate.ts';
 import { Pop3Session } from './session.ts';
 import { MaildropLocks } from './locks.ts';
 import { LoginThrottle } from '../anvil/login-throttle.ts';
 import { startTls } from './tls.ts';
 import { sessionGuard } from '../guard/session-guard.ts';
+import { tlsServerOptions } from '../tls/profile.ts';
 
 export interface Pop3Options {
   /** Certificate and key (PEM). Without them neither STLS nor the POP3S listener is offered. */
@@ -159,7 +160,7 @@ export function createPop3Service(ctx: Context, options: Pop3Options = {}): Pop3
     async start() {
       if (options.tls) {
         try {
-          secureContext = createSecureContext({ cert: options.tls.cert, key: options.tls.key });
+          secureContext = createSecureContext(tlsServerOptions(options.tls));
         } catch (err) {
           throw new Error(`tls.cert/tls.key: cannot load the certificate for POP3 (${(err as Error).message})`);
         }

@@ -13,7 +13,7 @@ import type { MessageFile } from './message-file.ts';
 import { startTls } from './tls.ts';
 import type { MaildropLocks } from './locks.ts';
 import type { LoginThrottle, LoginSource } from '../anvil/login-throttle.ts';
-import { loginLimits } from '../anvil/settings.ts';
+import { loginLimits } from '../anvil/limits.ts';
 import { maildirOf } from '../maildir/maildir.ts';
 
 type State = 'AUTHORIZATION' | 'TRANSACTION' | 'UPDATE';
@@ -181,7 +181,7 @@ export class Pop3Session {
     if (args.length !== 1 || !name) throw new Refusal('Usage: USER name');
     // The same answer for every name, known or not (RFC 1939 §13 security considerations).
     this.#pendingUser = name;
-    await this.#ok(`Send PASS for ${name}`);
+    await this.#ok(`Send PASS for ${shown(name)}`);
   }
 
   async #passCmd(password: string): Promise<void> {
@@ -210,7 +210,7 @@ export class Pop3Session {
       await this.#send(`+OK SASL mechanisms follow\r\n${this.#cleartextAllowed() ? 'PLAIN\r\n' : ''}.\r\n`);
       return;
     }
-    if (mechanism !== 'PLAIN' || args.length > 2) throw new Refusal(`Unsupported SASL mechanism ${args[0] ?? ''}; this server offers PLAIN`);
+    if (mechanism !== 'PLAIN' || args.length > 2) throw new Refusal(`Unsupported SASL mechanism ${shown(args[0] ?? '')}; this server offers PLAIN`);
     this.#requireCleartextAllowed();
     let response = args[1];
     if (response === undefined) {
@@ -277,7 +277,7 @@ export class Pop3Session {
     this.#state = 'TRANSACTION';
     this.#deps.onLogin?.();
     this.rearmIdle();
-    // POP-before-SMTP (seed §1 ②): this address may relay for a while. 0 seconds grants nothing.
+    // POP-before-SMTP (docs/REQUIREMENTS.md §1 ②): this address may relay for a while. 0 seconds grants nothing.
     this.#ctx.leases.grant(this.client, this.#ctx.store.get('pop3.popBeforeSmtpSeconds'));
     this.#ctx.log.log('info', 'pop3 login', { user, client: this.client, tls: this.#tls });
     const { count, octets } = maildrop.stat();
@@ -547,9 +547,19 @@ function messages(n: number): string {
   return n === 1 ? '1 message' : `${n} messages`;
 }
 
+/**
+ * Client text echoed in a response: printable ASCII only (anything else as \xNN), at most 64
+ * characters. A CR, an escape sequence or 8-bit bytes sent back would be injected into the
+ * client's view of the protocol (found by the fuzzer: `USER a\rb\x1b[2J`).
+ */
+function shown(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]|\\/g, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+  return clean.length > 64 ? `${clean.slice(0, 64)}...` : clean;
+}
+
 /** A message number argument (§5): a positive decimal number. */
 function messageNumber(arg: string | undefined): number {
-  if (arg === undefined || !/^[1-9]\d{0,8}$/.test(arg)) throw new Refusal(`Invalid message number ${JSON.stringify(arg ?? '')}`);
+  if (arg === undefined || !/^[1-9]\d{0,8}$/.test(arg)) throw new Refusal(`Invalid message number "${shown(arg ?? '')}"`);
   return Number(arg);
 }
 

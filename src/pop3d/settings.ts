@@ -1,5 +1,5 @@
-// POP3 (the MRA, seed §2) settings: listeners, cleartext policy, abuse limits, POP-before-SMTP.
-import { setting, int, bool, port, type Setting } from '../config/kinds.ts';
+// POP3 (the MRA, docs/REQUIREMENTS.md §2) settings: listeners, cleartext policy, abuse limits, POP-before-SMTP.
+import { setting, int, bool, port, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'pop3.port': setting(port, 1110, 'restart', 'POP3 port with STLS (110 on the board). 0 disables the listener.'),
@@ -7,7 +7,7 @@ export const settings = {
   'pop3.allowCleartext': setting(bool, false, 'live',
     'Allow USER/PASS and AUTH PLAIN on a connection that is not encrypted (like Dovecot auth_allow_cleartext). Off: only APOP works before STLS.'),
   'pop3.popBeforeSmtpSeconds': setting(int(0, 86400), 0, 'live',
-    'Seconds a successful POP3 login lets the client address relay through SMTP (POP-before-SMTP, seed §1 ②). 0 is off.'),
+    'Seconds a successful POP3 login lets the client address relay through SMTP (POP-before-SMTP, docs/REQUIREMENTS.md §1 ②). 0 is off.'),
   'pop3.maxSessions': setting(int(1, 10000), 100, 'live', 'Simultaneous POP3 connections over both listeners, trusted clients included (-ERR [SYS/TEMP] beyond).'),
   'pop3.reservedSessions': setting(int(0, 10000), 20, 'live',
     "Of pop3.maxSessions, the places only trustedNetworks may take (at most half). When the strangers' share is full, a newcomer from a less busy network takes the place of the busiest network's oldest session that has not logged in."),

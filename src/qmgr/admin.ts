@@ -7,6 +7,8 @@ import type { QueueEntry } from '../spool/entry.ts';
 import { isQueueId } from '../spool/queue-id.ts';
 import { QueueError, type Qmgr } from './qmgr.ts';
 import { queuedIds, flushRequestPath } from './files.ts';
+import { outcomeOf } from '../spool/entry.ts';
+import type { EventBus } from '../events/bus.ts';
 
 /** What the admin operations need of the queue manager; in another process, a file-based stand-in. */
 export type QueueControl = Pick<Qmgr, 'withdraw' | 'enqueue' | 'flush'>;
@@ -23,10 +25,17 @@ export function remoteControl(spool: Spool): QueueControl {
 export class QueueAdmin {
   readonly #spool: Spool;
   readonly #control: QueueControl;
+  readonly #bus: Pick<EventBus, 'emit'> | undefined;
 
-  constructor(spool: Spool, control: QueueControl = remoteControl(spool)) {
+  /** `bus`: where the admin's holds and deletes become delivery lines (rcpt.outcome). */
+  constructor(spool: Spool, control: QueueControl = remoteControl(spool), bus?: Pick<EventBus, 'emit'>) {
     this.#spool = spool;
     this.#control = control;
+    this.#bus = bus;
+  }
+
+  #tell(entry: QueueEntry, status: 'held' | 'deleted', reply: string): void {
+    for (const r of entry.rcpts) if (r.status === 'pending') this.#bus?.emit('rcpt.outcome', { ...outcomeOf(entry, r), status, reply, stage: 'admin' });
   }
 
   async list(): Promise<QueueEntry[]> {
@@ -68,6 +77,7 @@ export class QueueAdmin {
     const entry = await this.load(id);
     entry.held = true;
     await this.#spool.save(entry);
+    this.#tell(entry, 'held', `held by the administrator until 'queue release ${id}'`);
   }
 
   async release(id: string): Promise<void> {
@@ -80,9 +90,10 @@ export class QueueAdmin {
 
   /** Remove without a bounce (postsuper -d): the admin's decision, nobody is told. */
   async delete(id: string): Promise<void> {
-    await this.load(id);
+    const entry = await this.load(id);
     this.#control.withdraw(id);
     await this.#spool.remove(id);
+    this.#tell(entry, 'deleted', 'deleted by the administrator; nobody was told');
   }
 }
 
@@ -101,11 +112,16 @@ export async function loadQueued(spool: Spool, id: string): Promise<QueueEntry> 
 export function formatQueue(entries: QueueEntry[], now = Date.now()): string {
   const lines: string[] = [];
   for (const e of entries) {
-    const state = e.held ? ' HELD' : e.holdUntil !== undefined && e.holdUntil > now ? ` delayed ${Math.ceil((e.holdUntil - now) / 1000)} s (mis-send hold)` : '';
+    // Two different holds, named apart: the admin's (until released) and the mis-send delay (ends by itself).
+    const delayed = !e.held && e.holdUntil !== undefined && e.holdUntil > now;
+    const state = e.held
+      ? ` HELD by the administrator (queue release ${e.id})`
+      : delayed ? ` DELAYED ${Math.ceil((e.holdUntil! - now) / 1000)} s (mis-send delay; queue cancel ${e.id} takes it back)` : '';
     lines.push(`${e.id} ${String(e.size).padStart(9)} ${new Date(e.received).toISOString()} <${e.mailFrom}>${state}`);
     for (const r of e.rcpts) {
+      const status = r.status !== 'pending' ? r.status : e.held ? 'held' : delayed ? 'delayed' : 'pending';
       const when = r.status === 'pending' && r.attempts > 0 ? `, next try ${new Date(r.nextAttempt).toISOString()}` : '';
-      lines.push(`    ${r.address} ${r.status}${r.attempts > 0 ? ` after ${r.attempts} attempt(s)${when}` : ''}${r.lastReply ? `: ${r.lastReply}` : ''}`);
+      lines.push(`    ${r.address} ${status}${r.attempts > 0 ? ` after ${r.attempts} attempt(s)${when}` : ''}${r.lastReply ? `: ${r.lastReply}` : ''}`);
     }
   }
   return lines.length === 0 ? '' : lines.join('\n') + '\n';

@@ -5,6 +5,8 @@ export interface DeliveryResult {
   status: 'delivered' | 'deferred' | 'failed';
   /** The reply to record, e.g. "250 2.0.0 ok" or "452 4.2.2 mailbox full". */
   reply: string;
+  /** Who answered, for the delivery line: "mx1.example.com[192.0.2.1]:25", "local". */
+  relay?: string;
 }
 
 export interface Attempt {

@@ -4,7 +4,8 @@
 import { unlink } from 'node:fs/promises';
 import type { Context, Service } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
-import type { QueueEntry, Route } from '../spool/entry.ts';
+import { outcomeOf, type QueueEntry } from '../spool/entry.ts';
+import type { Route } from '../mail/types.ts';
 import type { Deliverer, DeliveryResult } from './deliverer.ts';
 import { queuedIds, flushRequestPath } from './files.ts';
 
@@ -46,10 +47,6 @@ export class Qmgr implements Service {
     this.#ctx = ctx;
     this.#spool = spool;
     this.#deliverers = deliverers;
-  }
-
-  setDeliverer(kind: RouteKind, deliverer: Deliverer): void {
-    this.#deliverers[kind] = deliverer;
   }
 
   onFailure(hook: FailureHook): void {
@@ -108,10 +105,6 @@ export class Qmgr implements Service {
     this.#kick();
   }
 
-  isInFlight(id: string): boolean {
-    return this.#inFlight.has(id);
-  }
-
   /**
    * Take an entry out of the schedule so that the caller may change or remove its files (hold,
    * delete, cancel). Refused while it is being delivered: that attempt's outcome would overwrite.
@@ -125,10 +118,6 @@ export class Qmgr implements Service {
 
   depth(): number {
     return this.#due.size + this.#inFlight.size;
-  }
-
-  ids(): string[] {
-    return [...new Set([...this.#due.keys(), ...this.#inFlight])].sort();
   }
 
   /** Resolves when nothing is being delivered (tests, shutdown). */
@@ -170,14 +159,14 @@ export class Qmgr implements Service {
       // Deleted or cancelled by the admin meanwhile: nothing to do.
       this.#fresh.delete(id);
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-      this.#ctx.log.log('error', 'queue entry unreadable; left in place', { id, error: String(err) });
+      this.#ctx.log.log('error', 'queue entry unreadable; left in place', { queueId: id, error: String(err) });
       return;
     }
     try {
       await this.#deliverEntry(entry);
     } catch (err) {
       // An agent crashed on this entry: retry later rather than lose it.
-      this.#ctx.log.log('error', 'delivery attempt failed', { id, error: String(err) });
+      this.#ctx.log.log('error', 'delivery attempt failed', { queueId: id, error: String(err) });
       this.#due.set(id, Date.now() + 60_000);
     }
   }
@@ -212,15 +201,21 @@ export class Qmgr implements Service {
         const r = entry.rcpts[i]!;
         r.attempts += 1;
         r.lastReply = res.reply;
-        if (res.status === 'delivered') r.status = 'delivered';
-        else if (res.status === 'failed' || this.#tooOld(entry, done)) {
+        // The delivery line of this attempt (src/mail/outcome.ts): sent, bounced or deferred.
+        const line = { ...outcomeOf(entry, r, done), ...(res.relay ? { relay: res.relay } : {}) };
+        if (res.status === 'delivered') {
+          r.status = 'delivered';
+          this.#ctx.bus.emit('rcpt.outcome', { ...line, status: 'sent', reply: res.reply });
+        } else if (res.status === 'failed' || this.#tooOld(entry, done)) {
           r.status = 'failed';
           if (res.status !== 'failed') r.lastReply = `${res.reply}; gave up after ${this.#ctx.store.get('queue.maxAgeHours')} hours in the queue`;
           failed.push(i);
           this.#ctx.bus.emit('delivery.failed', { queueId: entry.id, rcpt: r.address, code: res.reply.slice(0, 3), text: r.lastReply, permanent: true });
+          this.#ctx.bus.emit('rcpt.outcome', { ...line, status: 'bounced', reply: r.lastReply });
         } else {
           r.nextAttempt = done + this.#backoff(r.attempts);
           this.#ctx.bus.emit('delivery.deferred', { queueId: entry.id, rcpt: r.address, reply: res.reply, nextAttempt: r.nextAttempt });
+          this.#ctx.bus.emit('rcpt.outcome', { ...line, status: 'deferred', reply: res.reply, until: r.nextAttempt });
         }
       });
       // Every recipient delivered by the last group: the removal below records that (one durable

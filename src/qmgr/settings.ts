@@ -1,4 +1,4 @@
-import { setting, int, list } from '../config/kinds.ts';
+import { setting, int, list } from '../settings/kinds.ts';
 
 export const settings = {
   'queue.concurrency': setting(int(1, 200), 10, 'live', 'Queue entries delivered at the same time.'),

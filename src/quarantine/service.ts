@@ -1,4 +1,4 @@
-// The quarantine's own timer: expired mail leaves by itself (seed §5: spam removed with the least
+// The quarantine's own timer: expired mail leaves by itself (docs/REQUIREMENTS.md §5: spam removed with the least
 // admin work). Started and stopped by the firmware's supervisor like every other Service.
 import type { Context, Service } from '../context.ts';
 import { Quarantine } from './store.ts';

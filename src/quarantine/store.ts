@@ -6,10 +6,11 @@ import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
-import { writeFileDurable, fsyncDir } from '../config/durable.ts';
-import { readHead } from '../attachments/mime.ts';
+import { writeFileDurable, fsyncDir } from '../files/durable.ts';
+import { readHead } from '../mime/mime.ts';
 import type { Context } from '../context.ts';
-import type { Direction, MessageContext } from '../pipeline/stage.ts';
+import type { MessageContext } from '../pipeline/stage.ts';
+import type { Direction } from '../mail/types.ts';
 
 export interface HeldMessage {
   id: string;
@@ -197,9 +198,11 @@ async function fsyncFile(path: string): Promise<void> {
 }
 
 /** The hook the SMTP receiver calls when a stage answers `quarantine` (ReceiveDeps.quarantine). */
-export function quarantineHook(context: Context): (message: MessageContext, reason: string, prepend: string[]) => Promise<void> {
+/** The pipeline's quarantine (src/pipeline/run.ts): a held message or a kept copy. */
+export function quarantineHook(context: Context): (message: MessageContext, reason: string, prepend: readonly string[], stage: string) => Promise<{ id: string; expiresAt: string }> {
   const quarantine = new Quarantine(context);
-  return async (message, reason, prepend) => {
-    await quarantine.hold(message, reason, prepend);
+  return async (message, reason, prepend, stage) => {
+    const held = await quarantine.hold(message, reason, prepend, stage);
+    return { id: held.id, expiresAt: held.expiresAt };
   };
 }

@@ -1,7 +1,8 @@
 // Where each recipient's copy goes, decided once when the message is accepted (a typed value the
 // queue manager obeys): a local mailbox, the internal server (edge role), or a remote domain.
 // Aliases are expanded here, so RCPT can answer 550 5.1.1 for a local address nobody owns.
-import type { Route } from '../spool/entry.ts';
+import type { Route, Routed } from '../mail/types.ts';
+import { comparableDomain } from '../address/parse.ts';
 
 export type Role = 'all-in-one' | 'edge' | 'internal';
 
@@ -15,10 +16,7 @@ export interface RouteSite {
   postmaster: string;
 }
 
-export interface Routed {
-  address: string;
-  route: Route;
-}
+
 
 const MAX_ALIAS_DEPTH = 8;
 
@@ -33,9 +31,10 @@ function splitAddress(address: string): { local: string; domain: string } {
   return at < 0 ? { local: address, domain: '' } : { local: address.slice(0, at), domain: address.slice(at + 1) };
 }
 
+/** The one domain comparison (src/address/parse.ts comparableDomain: case, trailing dot, IDNA), as the relay table uses. */
 export function isLocalDomain(domain: string, site: RouteSite): boolean {
-  const d = domain.toLowerCase().replace(/\.$/, '');
-  return site.localDomains.includes(d);
+  const d = comparableDomain(domain.replace(/\.$/, ''));
+  return d !== null && site.localDomains.some((l) => comparableDomain(l) === d);
 }
 
 /**

@@ -1,6 +1,6 @@
 // The Purported Responsible Address (RFC 4407 §2): the address Sender ID's "pra" scope checks.
 import addressparser from 'nodemailer/lib/addressparser';
-import type { HeaderField } from './headers.ts';
+import type { HeaderField } from '../mime/header-block.ts';
 
 export interface Pra {
   /** The mailbox, e.g. "user@example.com". */

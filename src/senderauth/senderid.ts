@@ -4,7 +4,7 @@
 // redirect), and mailauth's lookup limits and macros apply unchanged.
 import { spf as mailauthSpf, type DNSResolver } from 'mailauth';
 import { findPra } from './pra.ts';
-import type { HeaderField } from './headers.ts';
+import type { HeaderField } from '../mime/header-block.ts';
 
 /** RFC 7208 §4.6.4: an SPF evaluation may be cut off after at least 20 seconds (then temperror). */
 export const SPF_TIME_LIMIT_MS = 20_000;

@@ -1,5 +1,5 @@
 // Settings of the sender checks (SPF, Sender ID, DKIM, DMARC, ARC) on inbound mail.
-import { setting, bool, int, oneOf, type Setting } from '../config/kinds.ts';
+import { setting, bool, int, oneOf, type Setting } from '../settings/kinds.ts';
 
 /** What to do with a message whose check came out badly. tag: deliver with X-Yubin-Auth-Warning. */
 export const action = oneOf('reject', 'quarantine', 'tag', 'accept');
@@ -8,6 +8,8 @@ export type Action = 'reject' | 'quarantine' | 'tag' | 'accept';
 export const settings = {
   'senderauth.enabled': setting(bool, true, 'live',
     'Check SPF, Sender ID, DKIM, DMARC and ARC on inbound mail and add one Authentication-Results header (RFC 8601) plus Received-SPF.'),
+  'senderauth.checkTrusted': setting(bool, false, 'live',
+    'Run these checks (and add Authentication-Results) on mail from trustedNetworks too. Off by default: mail from trustedNetworks counts as our own users\' outbound mail and skips SPF, Sender ID, DKIM, DMARC, ARC and the spam score (it is DKIM-signed instead). On: a trusted client that has not logged in is checked as a stranger would be, by the policies below; its relay rights stay. Its LAN address seldom passes SPF, so keep spfFail at tag unless the LAN relays through a listed address.'),
   'senderauth.strict': setting(bool, true, 'live',
     'Follow RFC 7208/6376/8301/7489 exactly (rsa-sha1 and malformed records fail). false accepts what lenient verifiers accept.'),
   'senderauth.minRsaBits': setting(int(1024, 4096), 1024, 'live',

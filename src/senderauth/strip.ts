@@ -1,10 +1,10 @@
 // RFC 8601 §5: an Authentication-Results field that names our authserv-id but arrived from outside
 // is a forgery meant to fool the reader's mail client; it is removed before delivery. The copy is
 // streamed: header block in memory (bounded), body piped from the spool file.
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { readHeaderBlock } from './headers.ts';
+import { readHeaderBlock } from '../mime/header-block.ts';
 
 /** Split a raw header block into fields, each with its continuation lines and line ends. */
 function fields(raw: Buffer): Buffer[] {

@@ -1,10 +1,10 @@
 // Runs every sender check on one message: SPF, DKIM, ARC and DMARC through mailauth (one streaming
 // pass over the file), Sender ID by our own module, and builds the trace headers from the results.
-import type { FileHead } from '../spool/head.ts';
+import type { FileHead } from '../mail/types.ts';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { authenticate, type AuthenticateOptions, type AuthenticateResult, type DNSResolver } from 'mailauth';
-import { parseHeaderBlock, readHeaderBlock } from './headers.ts';
+import { parseHeaderBlock, readHeaderBlock } from '../mime/header-block.ts';
 import { checkSenderId, SPF_TIME_LIMIT_MS, type SenderIdResult, type SpfResultName } from './senderid.ts';
 
 export interface VerifyInput {
@@ -35,12 +35,30 @@ export interface DkimVerdict {
   why: string;
 }
 
+/** What the author domain's DMARC record publishes, for aggregate reports (RFC 9990 §2.1 policy_published). */
+export interface DmarcPublished {
+  /** The DMARC Policy Domain: where the applied record was found (RFC 9989 §3.2.5). */
+  policyDomain: string;
+  p: string;
+  sp?: string;
+  np?: string;
+  adkim: 'r' | 's';
+  aspf: 'r' | 's';
+  fo?: string;
+  testing: 'y' | 'n';
+  /** The mailto: addresses of rua (the "!size" suffix of RFC 7489 dropped). */
+  rua: string[];
+  /** Aligned and passing: the DMARC-level results of policy_evaluated. */
+  dkimAligned: boolean;
+  spfAligned: boolean;
+}
+
 export interface AuthResults {
   spf: { result: SpfResultName; domain: string; why: string; receivedSpf: string | null; info: string | null };
   senderId: SenderIdResult;
   dkim: DkimVerdict[];
   arc: { result: string; why: string } | null;
-  dmarc: { result: string; domain: string; policy: string; why: string } | null;
+  dmarc: { result: string; domain: string; policy: string; why: string; report?: DmarcPublished } | null;
   /** "Authentication-Results: ..." then "Received-SPF: ...", each a full field, folded with CRLF SP. */
   headers: string[];
 }
@@ -104,7 +122,7 @@ export function summarise(res: AuthenticateResult, senderId: SenderIdResult, mta
 
   const arc = res.arc ? { result: res.arc.status.result, why: res.arc.status.comment ?? '' } : null;
   const dmarc = res.dmarc
-    ? { result: res.dmarc.status.result, domain: res.dmarc.status.header?.from ?? res.dmarc.domain, policy: res.dmarc.policy ?? 'none', why: res.dmarc.status.comment ?? '' }
+    ? { result: res.dmarc.status.result, domain: res.dmarc.status.header?.from ?? res.dmarc.domain, policy: res.dmarc.policy ?? 'none', why: res.dmarc.status.comment ?? '', ...published(res.dmarc) }
     : null;
 
   // RFC 8601 §2.2: one field, the authserv-id then one resinfo per method, in check order.
@@ -137,4 +155,28 @@ export function senderIdInfo(r: SenderIdResult): string {
 
 function pvalue(address: string): string {
   return /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@[A-Za-z0-9.-]+$/.test(address) ? address : `"${address.replace(/["\\]/g, '\\$&')}"`;
+}
+
+/** The published record behind a DMARC result (mailauth keeps it as a hidden property), when it asks for reports. */
+function published(d: NonNullable<AuthenticateResult['dmarc']>): { report?: DmarcPublished } {
+  const r = d as unknown as { record?: Record<string, string>; policyDomain?: string; p?: string; sp?: string; np?: string; testMode?: boolean; alignment?: { spf?: { result?: string }; dkim?: { result?: string } } };
+  const record = r.record;
+  if (!record || typeof record.rua !== 'string' || !r.policyDomain || !r.p) return {};
+  const rua = record.rua.split(',').map((u) => u.trim().replace(/![0-9]+[kmgt]?$/i, '')).filter((u) => /^mailto:[^\s@]+@[^\s@]+$/i.test(u)).map((u) => decodeURIComponent(u.slice(7)));
+  if (rua.length === 0) return {};
+  return {
+    report: {
+      policyDomain: r.policyDomain,
+      p: r.p,
+      ...(record.sp ? { sp: record.sp } : {}),
+      ...(record.np ? { np: record.np } : {}),
+      adkim: record.adkim === 's' ? 's' : 'r',
+      aspf: record.aspf === 's' ? 's' : 'r',
+      ...(record.fo ? { fo: record.fo } : {}),
+      testing: r.testMode ? 'y' : 'n',
+      rua,
+      dkimAligned: Boolean(r.alignment?.dkim?.result),
+      spfAligned: Boolean(r.alignment?.spf?.result),
+    },
+  };
 }

@@ -10,6 +10,8 @@ export function keepOwnEnhancedCodes(): void {
   if (applied) return;
   applied = true;
   const proto = SMTPConnection.prototype as unknown as { send(code: number, data: unknown, context?: unknown): void };
+  // smtp-server is pinned (package.json) while we patch it; fail at start if `send` moved.
+  if (typeof proto.send !== 'function') throw new Error('smtp-server is not the version src/smtpd/enhanced-codes.ts patches: SMTPConnection.prototype.send is missing');
   const original = proto.send;
   proto.send = function send(this: unknown, code: number, data: unknown, context?: unknown) {
     if (typeof data === 'string' && ENHANCED.test(data)) return original.call(this, code, data, false);

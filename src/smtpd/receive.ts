@@ -2,17 +2,22 @@
 // entry is durable on disk answer "250 2.0.0 queued as <id>".
 import { pipeline } from 'node:stream/promises';
 import { unlink, stat } from 'node:fs/promises';
-import { fsyncFile } from '../config/durable.ts';
+import { fsyncFile } from '../files/durable.ts';
 import { HeadCapture } from '../spool/head.ts';
 import type { Readable } from 'node:stream';
 import type { Context } from '../context.ts';
 import type { Spool } from '../spool/spool.ts';
 import type { QueueEntry, RcptState } from '../spool/entry.ts';
-import type { ClientInfo, Direction, MessageContext, NamedStage, Reply } from '../pipeline/stage.ts';
-import { uniqueDeliveries, type Routed } from '../route/route.ts';
+import type { MessageContext } from '../pipeline/stage.ts';
+import type { ClientInfo, Direction, Reply } from '../mail/types.ts';
+import type { OutcomeStatus, RcptOutcome } from '../mail/outcome.ts';
+import type { Pipeline } from '../pipeline/run.ts';
+import { uniqueDeliveries } from '../route/route.ts';
+import type { Routed } from '../mail/types.ts';
 import { newQueueId } from '../spool/queue-id.ts';
 import { DataGuard } from './data-guard.ts';
 import { receivedHeader } from './received.ts';
+import { withFields } from '../log/logger.ts';
 
 export interface Envelope {
   mailFrom: string;
@@ -39,13 +44,12 @@ export type ReceiveOutcome =
 export interface ReceiveDeps {
   ctx: Context;
   spool: Spool;
-  stages: readonly NamedStage[];
-  /** Hold an accepted message in quarantine instead of queueing it. */
-  quarantine?: (message: MessageContext, reason: string, prepend: string[]) => Promise<void>;
+  /** The content checks (src/pipeline/run.ts). */
+  pipeline: Pipeline;
   /** Mis-send delay: epoch ms before which an outbound message must not leave. */
   holdUntil?: (entry: QueueEntry) => number | undefined;
   /** A refusal for a message of this size to these recipients (e.g. larger than a mailbox quota). */
-  sizeCheck?: (size: number, rcpts: Envelope['rcpts']) => Reply | null;
+  sizeCheck?: (size: number, rcpts: Envelope['rcpts']) => Promise<Reply | null>;
   /** Called after the entry is durable. */
   queued: (entry: QueueEntry) => void;
 }
@@ -87,10 +91,39 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     await spool.discardTmp(id);
     throw err;
   }
-  // Every refusal at DATA is counted (message.rejected: `show status`, MQTT metrics).
-  const refuse = async (reply: Reply): Promise<ReceiveOutcome> => {
+  const session = input.client.session;
+  ctx.bus.emit('message.arrived', {
+    queueId: id,
+    ...(session ? { session } : {}),
+    client: input.client,
+    listener: input.listener,
+    direction: input.direction,
+    tls: input.tls,
+    from: input.envelope.mailFrom,
+    rcpts: input.envelope.rcpts.map((r) => r.address),
+    size: guard.bytes + traceBytes.length,
+  });
+  /** One delivery line per recipient (src/mail/outcome.ts): what the client was told at DATA. */
+  const tell = (status: OutcomeStatus, reply: string, rcpts: ReadonlyArray<{ address: string; original?: string }>, extra: Partial<RcptOutcome> = {}) => {
+    for (const r of rcpts) {
+      ctx.bus.emit('rcpt.outcome', {
+        queueId: id,
+        ...(session ? { session } : {}),
+        client: input.client.address,
+        from: input.envelope.mailFrom,
+        to: r.address,
+        ...(r.original && r.original !== r.address ? { origTo: r.original } : {}),
+        status,
+        reply,
+        ...extra,
+      });
+    }
+  };
+  // Every refusal at DATA is counted (message.rejected: `show status`, MQTT metrics) and logged per recipient.
+  const refuse = async (reply: Reply, stage = 'data'): Promise<ReceiveOutcome> => {
     await spool.discardTmp(id);
     ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: reply.code, text: reply.text });
+    tell('rejected', `${reply.code} ${reply.enhanced} ${reply.text}`, input.envelope.rcpts, { stage });
     return { kind: 'refused', ...reply };
   };
   if (guard.oversize) return await refuse({ code: 552, enhanced: '5.3.4', text: `Message too big: ${guard.bytes} bytes sent, limit is ${maxSize}` });
@@ -103,41 +136,34 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
   }
 
   const size = guard.bytes + traceBytes.length;
-  const tooBig = deps.sizeCheck?.(size, input.envelope.rcpts) ?? null;
+  const tooBig = (await deps.sizeCheck?.(size, input.envelope.rcpts)) ?? null;
   if (tooBig) return await refuse(tooBig);
   // One copy per final mailbox or address, however many RCPTs or aliases name it.
   const deliveries = uniqueDeliveries(input.envelope.rcpts);
   const rcptList = deliveries.map((d) => d.address);
-  const prepend: string[] = [];
-  const base = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList };
-  // The stages read the start of the file (all of a small message) from memory; a rewrite drops it.
-  let current: MessageContext = { ...base, path, size, prepend, head: capture.head(size) };
+  // The stages read the start of the file (all of a small message) from memory (src/pipeline/run.ts).
+  const message: MessageContext = { queueId: id, direction: input.direction, client: input.client, mailFrom: input.envelope.mailFrom, rcpts: rcptList, path, size, head: capture.head(size) };
+  let checked;
   try {
-    for (const stage of deps.stages) {
-      const verdict = await stage.run(current, ctx);
-      if (verdict.action === 'reject' || verdict.action === 'tempfail') {
-        await unlinkAll(spool, id, path);
-        ctx.bus.emit('message.rejected', { client: input.client.address, from: input.envelope.mailFrom, code: verdict.code, text: verdict.text });
-        return { kind: 'refused', code: verdict.code, enhanced: verdict.enhanced, text: verdict.text };
-      }
-      if (verdict.headers) prepend.unshift(...verdict.headers);
-      if (verdict.action === 'quarantine') {
-        if (!deps.quarantine) throw new Error(`stage ${stage.name} asked for quarantine but none is configured`);
-        await deps.quarantine(current, verdict.reason, prepend);
-        await unlinkAll(spool, id, path);
-        return { kind: 'quarantined', id };
-      }
-      if (verdict.replacement && verdict.replacement !== path) {
-        await unlink(path).catch(() => undefined);
-        path = verdict.replacement;
-        current = { ...base, path, size: (await stat(path)).size, prepend };
-      }
-    }
+    // Every line a stage logs about this message carries its queue ID and session.
+    checked = await deps.pipeline.run(message, { ...ctx, log: withFields(ctx.log, { queueId: id, ...(session ? { session } : {}) }) });
   } catch (err) {
-    // A stage that fails (a full disk under the attachment scan's scratch files) leaves no file behind.
-    await unlinkAll(spool, id, path);
+    await spool.discardTmp(id);
     throw err;
   }
+  if (checked.kind === 'refused') {
+    await spool.discardTmp(id);
+    // The runner counted it (message.rejected); the delivery lines say what each recipient's sender was told.
+    tell('rejected', `${checked.code} ${checked.enhanced} ${checked.text}`, input.envelope.rcpts, { stage: checked.stage });
+    return { kind: 'refused', code: checked.code, enhanced: checked.enhanced, text: checked.text };
+  }
+  if (checked.kind === 'quarantined') {
+    await spool.discardTmp(id);
+    tell('quarantined', `250 2.0.0 Ok: queued as ${id}`, deliveries, { stage: checked.stage, quarantine: checked.id, relay: 'quarantine' });
+    return { kind: 'quarantined', id };
+  }
+  path = checked.path;
+  const prepend = checked.prepend;
 
   const now = Date.now();
   const rcpts: RcptState[] = deliveries.map((d) => ({ original: d.original, address: d.address, route: d.route, status: 'pending' as const, attempts: 0, nextAttempt: now }));
@@ -148,7 +174,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     direction: input.direction,
     client: input.client,
     listener: input.listener,
-    size: current.size,
+    size: checked.size,
     prepend,
     rcpts,
   };
@@ -175,6 +201,8 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
       if (path !== spool.tmpPath(id)) await fsyncFile(path);
       await spool.commit(entry, path);
     }
+    // A stage rewrote the message: the original spool file is not what is queued.
+    if (path !== spool.tmpPath(id)) await spool.discardTmp(id);
   } catch (err) {
     // Never acknowledged: what is left in tmp/ would only wait for the next recovery.
     await unlinkAll(spool, id, path);
@@ -188,6 +216,7 @@ export async function receiveMessage(deps: ReceiveDeps, input: ReceiveInput): Pr
     rcpts: rcptList,
     size: entry.size,
     listener: input.listener,
+    ...(session ? { session } : {}),
   });
   return { kind: 'queued', id };
 }

@@ -4,11 +4,13 @@
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession, type SMTPServerAddress, type SMTPServerAuthentication } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import type { Context, Service } from '../context.ts';
-import type { ClientInfo } from '../pipeline/stage.ts';
-import { networkSet, normalizeIp } from '../policy/ip.ts';
-import { decideRcpt, RELAY_ATTEMPT_REASONS, type RelayClient, type RelaySite } from '../policy/relay.ts';
+import type { ClientInfo } from '../mail/types.ts';
+import { networkSet, normalizeIp } from '../net/ip.ts';
+import { mayRelay, type RelayClient } from '../policy/relay.ts';
+import { judgeRcpt, dataQuota, type RcptSite } from '../policy/rcpt.ts';
 import { checkSenderOwnership, decideMailFrom } from '../policy/sender.ts';
-import { routeRecipient, type Routed } from '../route/route.ts';
+import { routeRecipient } from '../route/route.ts';
+import type { Routed } from '../mail/types.ts';
 import { routeSiteOf } from '../route/site.ts';
 import { maildirOf } from '../maildir/maildir.ts';
 import { mailboxUsage } from '../maildir/usage.ts';
@@ -21,8 +23,9 @@ import { drainListeners } from './drain.ts';
 import type { HoldService } from '../hold/service.ts';
 import { sessionGuard, SMTP_GUARD_REPLY, type SessionScope } from '../guard/session-guard.ts';
 import { LoginThrottle } from '../anvil/login-throttle.ts';
-import { loginLimits } from '../anvil/settings.ts';
+import { loginLimits } from '../anvil/limits.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { tlsServerOptions } from '../tls/profile.ts';
 
 export type ListenerName = 'mta' | 'submission' | 'smtps';
 
@@ -92,6 +95,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
   const sessions = new Map<string, SessionState>();
   const servers = new Map<ListenerName, SMTPServer>();
   const bound: Partial<Record<ListenerName, number>> = {};
+  const reported = new WeakSet<Error>();
   const settings = () => ctx.store.settings;
 
   // Built once per committed trustedNetworks list, not once per connection.
@@ -113,15 +117,23 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     tls: Boolean(session.secure),
     user: typeof session.user === 'string' ? session.user : null,
     trusted: state.trusted,
+    session: session.id,
   });
 
   const routeSite = () => routeSiteOf(ctx);
 
-  const relaySite = (): RelaySite => ({
+  const quotaSite = {
+    quotaOf: (user: string) => ctx.users.quotaOf(user),
+    usageOf: (user: string) => mailboxUsage(maildirOf(ctx.dataDir, user)),
+  };
+  const rcptSite = (): RcptSite => ({
     role: settings().role,
     localDomains: settings().domains,
     boardAddresses: boardAddresses(settings()['listen.address']),
-    recipientExists: (address) => settings().role === 'edge' || routeRecipient(address, routeSite()).length > 0,
+    routes: (address) => routeRecipient(address, routeSite()),
+    maxRecipients: settings()['smtp.maxRecipients'],
+    ...(options.hold ? { cancel: options.hold } : {}),
+    ...quotaSite,
   });
 
   /** Count a refused command; past the limit the session ends with 421 (smtp-server closes on 421). */
@@ -205,10 +217,14 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       const text = address.address ?? '';
       const smtputf8 = address.args !== false && address.args?.SMTPUTF8 === true;
       const sender = decideMailFrom(text, { smtputf8 });
-      if (sender.action === 'reject') return callback(bad(state, replyError(sender.code, sender.enhanced, sender.text)));
+      const refuse = (r: { code: number; enhanced: string; text: string }) => {
+        ctx.log.log('info', 'mail from refused', { queueId: 'NOQUEUE', session: session.id, client: normalizeIp(session.remoteAddress), from: `<${text}>`, reply: `${r.code} ${r.enhanced} ${r.text}` });
+        return callback(bad(state, replyError(r.code, r.enhanced, r.text)));
+      };
+      if (sender.action === 'reject') return refuse(sender);
       if (typeof session.user === 'string') {
         const refusal = checkSenderOwnership(text, session.user, ctx.users.addressesOf(session.user), { smtputf8 });
-        if (refusal) return callback(bad(state, replyError(refusal.code, refusal.enhanced, refusal.text)));
+        if (refusal) return refuse(refusal);
       }
       callback();
     },
@@ -216,50 +232,40 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     onRcptTo(address: SMTPServerAddress, session, callback) {
       const state = sessions.get(session.id);
       if (!state) return callback(replyError(421, '4.3.0', 'Session state lost'));
-      const max = settings()['smtp.maxRecipients'];
-      if (state.rcpts.length >= max) return callback(replyError(452, '4.5.3', `Too many recipients (at most ${max} per message)`));
       const ip = normalizeIp(session.remoteAddress);
       const rcptText = address.address ?? '';
-      if (options.hold?.isCancelAddress(rcptText)) {
-        // The held-mail notice's cancel address: cancelling is the whole effect, nothing is delivered.
-        options.hold.cancelByAddress(rcptText).then(
-          (reply) => {
-            if (reply.code >= 400) return callback(bad(state, replyError(reply.code, reply.enhanced, reply.text)));
-            state.rcpts.push({ address: rcptText, routes: [] });
-            callback();
-          },
-          (err: Error) => callback(replyError(451, '4.3.0', `Could not cancel: ${err.message}`)),
-        );
-        return;
-      }
+      const mailFrom = session.envelope.mailFrom;
       const client: RelayClient = {
         address: ip,
         trusted: state.trusted,
         authenticated: typeof session.user === 'string',
         leased: ctx.leases.has(ip),
-        smtputf8: session.envelope.mailFrom !== false && session.envelope.mailFrom?.args !== false && session.envelope.mailFrom?.args?.SMTPUTF8 === true,
+        smtputf8: mailFrom !== false && mailFrom?.args !== false && mailFrom?.args?.SMTPUTF8 === true,
       };
-      const decision = decideRcpt(address.address ?? '', client, relaySite());
-      if (decision.action === 'reject') {
-        if (RELAY_ATTEMPT_REASONS.has(decision.reason)) {
-          ctx.bus.emit('relay.denied', {
-            client: ip,
-            helo: session.hostNameAppearsAs ?? '',
-            from: session.envelope.mailFrom ? (session.envelope.mailFrom.address ?? '') : '',
-            rcpt: address.address ?? '',
-            reason: decision.reason,
-          });
-        }
-        return callback(bad(state, replyError(decision.code, decision.enhanced, decision.text)));
-      }
-      const routes = routeRecipient(decision.address, routeSite());
-      checkQuota(routes).then(
-        (full) => {
-          if (full) return callback(replyError(452, '4.2.2', `<${decision.address}>: mailbox full, try again later`));
-          state.rcpts.push({ address: decision.address, routes });
+      const declared = mailFrom !== false && mailFrom?.args !== false ? Number(mailFrom?.args?.SIZE ?? 0) || 0 : 0;
+      // Judged in src/policy/rcpt.ts; here only smtp-server's hook and its reply.
+      const from = mailFrom ? (mailFrom.address ?? '') : '';
+      judgeRcpt(rcptText, client, rcptSite(), state.rcpts.length, declared).then(
+        (answer) => {
+          if (answer.kind === 'refuse') {
+            if (answer.relayAttempt) {
+              ctx.bus.emit('relay.denied', { client: ip, helo: session.hostNameAppearsAs ?? '', from, rcpt: rcptText, reason: answer.relayAttempt });
+            }
+            const { code, enhanced, text } = answer.reply;
+            // NOQUEUE: refused before any message exists; the delivery line says what the client heard.
+            ctx.bus.emit('rcpt.outcome', { queueId: null, session: session.id, client: ip, from, to: rcptText, status: 'rejected', reply: `${code} ${enhanced} ${text}`, stage: 'rcpt' });
+            const err = replyError(code, enhanced, text);
+            return callback(answer.counts ? bad(state, err) : err);
+          }
+          if (answer.kind === 'cancelled') {
+            // The whole effect is the cancellation (src/hold/): the reply says so, and this
+            // recipient is not added, so no message is accepted for it (DATA alone gets 503).
+            return callback(replyError(answer.reply.code, answer.reply.enhanced, answer.reply.text));
+          }
+          state.rcpts.push({ address: answer.address, routes: answer.routes });
           callback();
         },
-        (err: Error) => callback(replyError(451, '4.3.0', `Local error checking the mailbox: ${err.message}`)),
+        (err: Error) => callback(replyError(451, '4.3.0', `Local error judging the recipient: ${err.message}`)),
       );
     },
 
@@ -270,7 +276,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         return callback(replyError(421, '4.3.0', 'Session state lost'));
       }
       const client = clientInfo(session, state);
-      const outbound = client.user !== null || client.trusted || ctx.leases.has(client.address);
+      const outbound = mayRelay({ trusted: client.trusted, authenticated: client.user !== null, leased: ctx.leases.has(client.address) });
       // The whole DATA, however slowly it trickles in, takes at most smtp.maxDataSeconds.
       const dataLimit = settings()['smtp.maxDataSeconds'];
       const cut = new AbortController();
@@ -288,7 +294,7 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       };
       const tls = session.tlsOptions ? { protocol: session.tlsOptions.version ?? session.tlsOptions.name, cipher: session.tlsOptions.name } : null;
       receiveMessage(
-        { ctx, spool: options.spool, stages: options.stages, quarantine: options.quarantine, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: largerThanEveryQuota },
+        { ctx, spool: options.spool, pipeline: options.pipeline, holdUntil: options.holdUntil, queued: options.queued, sizeCheck: (size, rcpts) => dataQuota(size, rcpts.flatMap((r) => r.routes), quotaSite) },
         {
           signal: AbortSignal.any([state.scope.signal, cut.signal]),
           stream,
@@ -307,12 +313,19 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         },
         (err: NodeJS.ErrnoException) => {
           settle();
+          const rcpts = state.rcpts;
           state.rcpts = [];
           stream.resume();
           // smtp-server's ECONNECTION: the client left (or was told 421 at shutdown) before its final dot.
-          ctx.log.log(err.code === 'ECONNECTION' ? 'info' : 'error', 'could not spool message', { error: String(err) });
-          if (err.code === 'ENOSPC' || err.code === 'EDQUOT') return callback(replyError(452, '4.3.1', 'Insufficient system storage, try again later'));
-          callback(replyError(451, '4.3.0', 'Local error in processing, try again later'));
+          const left = err.code === 'ECONNECTION';
+          ctx.log.log(left ? 'info' : 'error', 'could not spool message', { session: session.id, client: client.address, error: String(err) });
+          const reply = err.code === 'ENOSPC' || err.code === 'EDQUOT' ? replyError(452, '4.3.1', 'Insufficient system storage, try again later') : replyError(451, '4.3.0', 'Local error in processing, try again later');
+          if (!left) {
+            for (const r of rcpts) {
+              ctx.bus.emit('rcpt.outcome', { queueId: null, session: session.id, client: client.address, from: session.envelope.mailFrom ? (session.envelope.mailFrom.address ?? '') : '', to: r.address, status: 'rejected', reply: `${reply.responseCode} ${reply.message}`, stage: 'data' });
+            }
+          }
+          callback(reply);
         },
       );
     },
@@ -383,26 +396,6 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
     return undefined;
   }
 
-  /** 552 5.2.2 at DATA when the message cannot fit any recipient's mailbox (RFC 3463 §3.3). */
-  function largerThanEveryQuota(size: number, rcpts: Array<{ address: string; routes: Routed[] }>) {
-    const routes = rcpts.flatMap((r) => r.routes);
-    const fits = routes.some((r) => {
-      if (r.route.kind !== 'mailbox') return true;
-      const quota = ctx.users.quotaOf(r.route.user);
-      return quota === 0 || size <= quota;
-    });
-    return fits || routes.length === 0 ? null : { code: 552, enhanced: '5.2.2', text: `Message of ${size} bytes is larger than the recipient's mailbox quota` };
-  }
-
-  async function checkQuota(routes: Routed[]): Promise<boolean> {
-    for (const r of routes) {
-      if (r.route.kind !== 'mailbox') continue;
-      const quota = ctx.users.quotaOf(r.route.user);
-      if (quota > 0 && (await mailboxUsage(maildirOf(ctx.dataDir, r.route.user))) >= quota) return true;
-    }
-    return false;
-  }
-
   // The early-talker pause is for strangers on port 25 only (smtp.greetingDelay).
   const greeting = (listener: ListenerName): GreetingPolicy => ({
     delayFor: (ip) => (listener === 'mta' && !isTrusted(ip) ? settings()['smtp.greetingDelay'] : 0),
@@ -434,8 +427,8 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
       banner: 'Yubin',
       secure: listener === 'smtps',
       needsUpgrade: false,
-      key: options.tls.key,
-      cert: options.tls.cert,
+      // Everything smtp-server passes to tls.createSecureContext, for implicit TLS and STARTTLS alike.
+      ...tlsServerOptions(options.tls),
       // The MTA takes mail from the world without AUTH; the MSA ports require it (RFC 6409 §4.3).
       authOptional: listener === 'mta',
       authMethods: ['PLAIN', 'LOGIN'],
@@ -474,7 +467,16 @@ export function createSmtpService(ctx: Context, options: SmtpOptions): SmtpServi
         if (configured === 0) continue; // 0 disables the listener
         const port = options.ephemeralPorts ? 0 : configured;
         const server = new SMTPServer(serverOptions(listener));
-        server.on('error', (err) => ctx.log.log('warn', 'smtp listener error', { listener, error: String(err) }));
+        server.on('error', (err: Error & { remoteAddress?: string; code?: string }) => {
+          // smtp-server reports a failed STARTTLS handshake both from the upgrade and from the
+          // socket, as one error object: log it once. A client's error is the client's, not ours.
+          if (reported.has(err)) return;
+          reported.add(err);
+          // A handshake that fails on the implicit-TLS port carries no address, only OpenSSL's code.
+          const clientSide = err.remoteAddress !== undefined || /^ERR_(SSL|TLS)_/.test(err.code ?? '');
+          if (clientSide) ctx.log.log('info', 'smtp client connection error', { listener, ...(err.remoteAddress ? { client: normalizeIp(err.remoteAddress) } : {}), error: err.message.trim() });
+          else ctx.log.log('warn', 'smtp listener error', { listener, error: String(err) });
+        });
         await new Promise<void>((resolve, reject) => {
           const onError = (err: Error) => reject(err);
           server.server.once('error', onError);

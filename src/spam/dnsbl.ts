@@ -3,7 +3,7 @@
 // (e.g. "you query through a public resolver"), not listings.
 import type { Context } from '../context.ts';
 import { resolverFromSettings } from '../dns/resolver.ts';
-import { isIP } from 'node:net';
+import { reversedAddress } from '../net/ip.ts';
 
 /** The one lookup every list query goes through: our configured resolver (src/dns). */
 export async function lookupA(name: string, context: Context): Promise<string[]> {
@@ -13,18 +13,6 @@ export async function lookupA(name: string, context: Context): Promise<string[]>
     // NXDOMAIN is "not listed"; a failing list must not hold mail up either.
     return [];
   }
-}
-
-/** RFC 5782 §2.1 and §2.4: reversed octets for IPv4, reversed nibbles for IPv6. */
-export function reversedAddress(ip: string): string | null {
-  if (isIP(ip) === 4) return ip.split('.').reverse().join('.');
-  if (isIP(ip) !== 6) return null;
-  const [head = '', tail = ''] = ip.split('::');
-  const groups = (s: string) => (s ? s.split(':') : []);
-  const h = groups(head);
-  const tl = groups(tail);
-  const full = [...h, ...Array(8 - h.length - tl.length).fill('0'), ...tl].map((g) => g.padStart(4, '0')).join('');
-  return full.split('').reverse().join('.');
 }
 
 function listed(addresses: readonly string[]): boolean {

@@ -1,6 +1,6 @@
 // The spam rules we score ourselves: authentication results, block lists, header heuristics.
 // Each hit is a named rule with points, shown in X-Spam-Status so a user can see why.
-import type { MimeHeaders } from '../attachments/mime.ts';
+import type { MimeHeaders } from '../mime/mime.ts';
 
 export interface Hit {
   rule: string;
@@ -17,11 +17,11 @@ const AUTH_POINTS: Record<string, Record<string, number>> = {
 };
 
 /**
- * Rules from Authentication-Results fields whose authserv-id is ours (RFC 8601 §5: any other one
- * may have been written by the sender). Each method counts once, by its first result.
+ * The results in Authentication-Results fields whose authserv-id is ours (RFC 8601 §5: any other
+ * one may have been written by the sender), e.g. by our edge server: each method by its first result.
  */
-export function authResultHits(fields: readonly string[], authservId: string): Hit[] {
-  const seen = new Map<string, string>();
+export function parseAuthResults(fields: readonly string[], authservId: string): Record<string, string> {
+  const seen: Record<string, string> = {};
   for (const field of fields) {
     const value = field.replace(/^authentication-results:\s*/i, '').replace(/\r?\n[ \t]+/g, ' ').replace(/\([^()]*\)/g, ' ');
     const [id, ...rest] = value.split(';');
@@ -30,11 +30,16 @@ export function authResultHits(fields: readonly string[], authservId: string): H
       const m = /^\s*([a-z-]+)\s*=\s*([a-z]+)/i.exec(item);
       if (!m) continue;
       const method = m[1]!.toLowerCase();
-      if (!seen.has(method)) seen.set(method, m[2]!.toLowerCase());
+      if (!(method in seen)) seen[method] = m[2]!.toLowerCase();
     }
   }
+  return seen;
+}
+
+/** Rules from authentication results (method → result). */
+export function authHits(results: Readonly<Record<string, string>>): Hit[] {
   const hits: Hit[] = [];
-  for (const [method, result] of seen) {
+  for (const [method, result] of Object.entries(results)) {
     const points = AUTH_POINTS[method]?.[result];
     if (points !== undefined) hits.push({ rule: `${method.toUpperCase().replace('-', '_')}_${result.toUpperCase()}`, points });
   }

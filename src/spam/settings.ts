@@ -1,6 +1,6 @@
-// Settings of the spam score (seed §5: spam is removed with the least admin work). Scores are
+// Settings of the spam score (docs/REQUIREMENTS.md §5: spam is removed with the least admin work). Scores are
 // whole points; a message gets the sum of the rules it hits.
-import { setting, int, list, text, domain, type Setting } from '../config/kinds.ts';
+import { setting, int, list, text, domain, type Setting } from '../settings/kinds.ts';
 
 export const settings = {
   'spam.tagScore': setting(int(0, 1000), 5, 'live', 'From this score on a message is marked X-Spam-Flag: YES (every inbound message gets X-Spam-Status).'),

@@ -1,12 +1,13 @@
-// Content stage: the spam score (seed §5: delete spam with the least admin work). Inbound mail is
+// Content stage: the spam score (docs/REQUIREMENTS.md §5: delete spam with the least admin work). Inbound mail is
 // scored from our authentication results, block lists and header heuristics — or by rspamd when
 // one is configured — then tagged (X-Spam-*), held in the self-expiring quarantine, or refused.
 import { open } from 'node:fs/promises';
 import type { Context } from '../context.ts';
-import type { MessageContext, Stage, Verdict } from '../pipeline/stage.ts';
-import type { FileHead } from '../spool/head.ts';
-import { readHead } from '../attachments/mime.ts';
-import { authResultHits, headerHits, type Hit } from './rules.ts';
+import { outboundBecause, type MessageContext, type Stage, type Verdict } from '../pipeline/stage.ts';
+import type { FileHead } from '../mail/types.ts';
+import { readHead } from '../mime/mime.ts';
+import { authHits, parseAuthResults, headerHits, type Hit } from './rules.ts';
+import { AUTH_RESULTS } from '../senderauth/facts.ts';
 import { dnsblListings, rhsblListings } from './dnsbl.ts';
 import { askRspamd } from './rspamd.ts';
 
@@ -39,9 +40,11 @@ function within<T>(work: Promise<T>, ms: number, fallback: T): Promise<T> {
 export async function scoreMessage(message: MessageContext, context: Context): Promise<Hit[]> {
   const s = context.store;
   const head = await readHead(message.path, undefined, message.head);
-  const authserv = s.get('spam.authservId') || s.get('hostname');
-  const arFields = [...(message.prepend ?? []), ...head.get('authentication-results')].filter((h) => /^authentication-results:/i.test(h));
-  const hits = [...authResultHits(arFields, authserv), ...headerHits(head, await bodyStart(message.path, message.head))];
+  // Our own sender checks left their results in the memo; else an upstream server of ours (the edge,
+  // spam.authservId) wrote them into the message.
+  const ours = message.memo?.get(AUTH_RESULTS);
+  const results = ours ?? parseAuthResults(head.get('authentication-results'), s.get('spam.authservId') || s.get('hostname'));
+  const hits = [...authHits(results), ...headerHits(head, await bodyStart(message.path, message.head))];
   const limit = s.get('spam.timeout') * 1000;
   const [dnsbl, rhsbl] = await Promise.all([
     within(dnsblListings(message.client.address, s.get('spam.dnsbl'), context), limit, []),
@@ -54,7 +57,7 @@ export async function scoreMessage(message: MessageContext, context: Context): P
 
 export const spamStage: Stage = async (message: MessageContext, context: Context): Promise<Verdict> => {
   // Our own users' mail is not scored: they authenticated, and outbound abuse is the relay policy's job.
-  if (message.direction !== 'inbound') return { action: 'accept' };
+  if (message.direction !== 'inbound') return { action: 'accept', facts: { skipped: `outbound mail, ${outboundBecause(message.client)}: not scored` } };
   const s = context.store;
   let score: number;
   let tests: string;
@@ -82,14 +85,15 @@ export const spamStage: Stage = async (message: MessageContext, context: Context
   const event = (action: 'tag' | 'quarantine' | 'reject') =>
     context.bus.emit('spam.detected', { queueId: message.queueId, client: message.client.address, from: message.mailFrom, score, action });
 
+  const facts = { score, required: tag, tests };
   if (score >= s.get('spam.rejectScore')) {
     event('reject');
-    return { action: 'reject', code: 550, enhanced: '5.7.1', text: `Message refused as spam (score ${score}: ${tests.slice(0, 200)})` };
+    return { action: 'reject', code: 550, enhanced: '5.7.1', text: `Message refused as spam (score ${score}: ${tests.slice(0, 200)})`, facts };
   }
   if (score >= s.get('spam.quarantineScore')) {
     event('quarantine');
-    return { action: 'quarantine', reason: `spam score ${score} (${tests})`, headers };
+    return { action: 'quarantine', reason: `spam score ${score} (${tests})`, headers, facts };
   }
   if (spam) event('tag');
-  return { action: 'accept', headers };
+  return { action: 'accept', headers, facts: { ...facts, ...(spam ? { tagged: true } : {}) } };
 };

@@ -1,12 +1,7 @@
 // A queue entry: the envelope of one accepted message and the state of each recipient.
 // Stored as JSON beside the message file; its durable presence is what "queued" means.
-import type { ClientInfo, Direction } from '../pipeline/stage.ts';
-
-/** Where a recipient's copy goes. Decided once at acceptance (src/route/route.ts). */
-export type Route =
-  | { kind: 'mailbox'; user: string }
-  | { kind: 'internal' }
-  | { kind: 'remote'; domain: string };
+import type { ClientInfo, Direction, Route } from '../mail/types.ts';
+import type { RcptOutcome } from '../mail/outcome.ts';
 
 export type RcptStatus = 'pending' | 'delivered' | 'failed';
 
@@ -43,4 +38,18 @@ export interface QueueEntry {
   held?: boolean;
   /** The sender has had the one "delayed" notice (queue.delayWarningHours). */
   delayWarned?: boolean;
+}
+
+/** The parts of a recipient's delivery line (src/mail/outcome.ts) that the queue entry knows. */
+export function outcomeOf(entry: QueueEntry, r: RcptState, now = Date.now()): Omit<RcptOutcome, 'status' | 'reply'> {
+  return {
+    queueId: entry.id,
+    ...(entry.client.session ? { session: entry.client.session } : {}),
+    client: entry.client.address,
+    from: entry.mailFrom,
+    to: r.address,
+    ...(r.original !== r.address ? { origTo: r.original } : {}),
+    delay: Math.max(0, Math.round((now - entry.received) / 10) / 100),
+    attempts: r.attempts,
+  };
 }

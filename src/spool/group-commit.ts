@@ -4,7 +4,7 @@
 // once for every rename of the round instead of once per message. A job's promise settles only
 // after its files and its renames are durable, so "250 queued" still means on disk.
 import { rename } from 'node:fs/promises';
-import { syncDirShared, fsyncFile } from '../config/durable.ts';
+import { syncDirShared, fsyncFile } from '../files/durable.ts';
 
 export interface CommitJob {
   /** Files whose bytes must be durable before they are renamed. */

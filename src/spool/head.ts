@@ -5,11 +5,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 
 export const HEAD_BYTES = 64 * 1024;
 
-/** The start of a spooled file, held in memory; `whole` when that is the entire file. */
-export interface FileHead {
-  bytes: Buffer;
-  whole: boolean;
-}
+import type { FileHead } from '../mail/types.ts';
 
 export class HeadCapture extends Transform {
   readonly #chunks: Buffer[] = [];

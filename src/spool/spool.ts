@@ -8,10 +8,10 @@
 // queue/ without its JSON was never acknowledged (crash mid-commit) and is removed on recovery.
 // The JSON is removed before the message file when every recipient is done.
 import { mkdir, rename, unlink, readdir, readFile, writeFile, open, type FileHandle } from 'node:fs/promises';
-import { randomHex } from './random-hex.ts';
+import { randomHex } from '../files/random-hex.ts';
 import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileDurable, syncDirShared } from '../config/durable.ts';
+import { writeFileDurable, syncDirShared } from '../files/durable.ts';
 import { isQueueId } from './queue-id.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { QueueEntry } from './entry.ts';

@@ -2,9 +2,9 @@
 // the metrics, a binary_sensor "under attack", event entities for alerts, a button to ack.
 // Field names follow https://www.home-assistant.io/integrations/mqtt/ (sensor, binary_sensor,
 // event, button); the objects are serialised with JSON.stringify, never pasted as strings.
-import { ALERT_KINDS } from '../alerts/types.ts';
+import { ALERT_KINDS } from '../events/alerts.ts';
 import type { MetricsSnapshot } from './metrics.ts';
-import type { Topics } from './topics.ts';
+import { nodeId as nodeIdOf, type Topics } from './topics.ts';
 
 export interface DeviceBlock {
   identifiers: string[];
@@ -28,6 +28,7 @@ interface EntityBase {
 export interface SensorConfig extends EntityBase {
   state_topic: string;
   value_template: string;
+  json_attributes_topic?: string;
   unit_of_measurement?: string;
   device_class?: string;
   state_class?: 'measurement' | 'total' | 'total_increasing';
@@ -88,6 +89,10 @@ export interface DiscoveryInput {
   hostname: string;
   model: string;
   version: string;
+  /** Domains (and the host name) the DNS watch reports on: one sensor each. */
+  dnsDomains?: readonly string[];
+  /** Domains whose received DMARC reports are summed up: one sensor each (messages that failed). */
+  dmarcDomains?: readonly string[];
 }
 
 const snake = (key: string): string => key.replace(/[A-Z]/g, (ch) => `_${ch.toLowerCase()}`);
@@ -123,8 +128,35 @@ export function discoveryMessages(input: DiscoveryInput): Discovery[] {
     };
     return { component: 'sensor', objectId, config };
   });
+  // One sensor per domain the DNS watch checks: ok / problem / unknown, the records to fix as attributes.
+  const dns: Discovery[] = (input.dnsDomains ?? []).map((domain) => {
+    const objectId = `dns_${nodeIdOf(domain)}`;
+    const config: SensorConfig = {
+      ...base(objectId, `DNS ${domain}`),
+      state_topic: tp.dns(domain),
+      value_template: '{{ value_json.state }}',
+      json_attributes_topic: tp.dns(domain),
+      icon: 'mdi:dns',
+    };
+    return { component: 'sensor', objectId, config };
+  });
+  // Mail claiming the domain that failed DMARC at the receivers that report (total since reports began).
+  const dmarc: Discovery[] = (input.dmarcDomains ?? []).map((domain) => {
+    const objectId = `dmarc_failed_${nodeIdOf(domain)}`;
+    const config: SensorConfig = {
+      ...base(objectId, `DMARC failures ${domain}`),
+      state_topic: tp.dmarc(domain),
+      value_template: '{{ value_json.failed }}',
+      json_attributes_topic: tp.dmarc(domain),
+      state_class: 'total_increasing',
+      icon: 'mdi:email-alert',
+    };
+    return { component: 'sensor', objectId, config };
+  });
   return [
     ...sensors,
+    ...dns,
+    ...dmarc,
     {
       component: 'binary_sensor', objectId: 'under_attack',
       // device_class safety: "on means unsafe", which is what an attack is.
@@ -143,4 +175,42 @@ export function discoveryMessages(input: DiscoveryInput): Discovery[] {
       config: { ...base('ack_alerts', 'Acknowledge alerts'), command_topic: tp.ackCommand, payload_press: 'all', icon: 'mdi:bell-check' },
     },
   ];
+}
+
+/** Origin of the discovery messages (HA's "o": who sends them, for HA's logs). */
+export interface Origin {
+  name: string;
+  sw: string;
+}
+
+/** One component of a device discovery payload: the entity's config with its platform, no device block. */
+export type Component = { p: Discovery['component'] } & Omit<Discovery['config'], 'device' | 'availability_topic' | 'payload_available' | 'payload_not_available'>;
+
+/** HA 2024.11's device-based discovery: one retained config naming the device once ("dev"), the
+ * origin ("o"), the shared availability, and every entity under "cmps" by object id. */
+export interface DeviceDiscovery {
+  dev: DeviceBlock;
+  o: Origin;
+  availability_topic: string;
+  payload_available: string;
+  payload_not_available: string;
+  cmps: Record<string, Component>;
+}
+
+export function deviceDiscovery(input: DiscoveryInput): DeviceDiscovery {
+  const entities = discoveryMessages(input);
+  const first = entities[0]!.config;
+  const cmps: Record<string, Component> = {};
+  for (const e of entities) {
+    const { device: _d, availability_topic: _a, payload_available: _on, payload_not_available: _off, ...rest } = e.config;
+    cmps[e.objectId] = { p: e.component, ...rest } as Component;
+  }
+  return {
+    dev: first.device,
+    o: { name: 'Yubin', sw: input.version },
+    availability_topic: first.availability_topic,
+    payload_available: first.payload_available,
+    payload_not_available: first.payload_not_available,
+    cmps,
+  };
 }

@@ -2,6 +2,7 @@
 // Reading them never blocks mail: counting is a number increment in a bus listener.
 import { statfs } from 'node:fs/promises';
 import type { Context, Service } from '../context.ts';
+import { OUTCOME_STATUSES, type OutcomeStatus } from '../mail/outcome.ts';
 
 export interface Counters {
   messagesIn: number;
@@ -17,6 +18,8 @@ export interface Counters {
   activeAlerts: number;
   /** Last depth reported by the queue (queue.backlog) unless a live source is set. */
   queueDepth: number;
+  /** The log's delivery lines since start, by status: one per recipient and outcome (src/maillog/). */
+  recipients: Record<OutcomeStatus, number>;
 }
 
 export interface MetricsSnapshot extends Counters {
@@ -37,11 +40,12 @@ export function createMetrics(ctx: Context): Metrics {
   const c: Counters = {
     messagesIn: 0, messagesOut: 0, messagesRejected: 0, relaysDenied: 0, earlyTalkers: 0, authFailures: 0,
     viruses: 0, op25bHits: 0, deliveryFailures: 0, activeAlerts: 0, queueDepth: 0,
+    recipients: Object.fromEntries(OUTCOME_STATUSES.map((s) => [s, 0])) as Record<OutcomeStatus, number>,
   };
   let queueDepth: (() => number) | undefined;
   let detach: (() => void)[] = [];
 
-  const read = (): Counters => ({ ...c, queueDepth: queueDepth ? queueDepth() : c.queueDepth });
+  const read = (): Counters => ({ ...c, recipients: { ...c.recipients }, queueDepth: queueDepth ? queueDepth() : c.queueDepth });
 
   return {
     name: 'metrics',
@@ -51,6 +55,8 @@ export function createMetrics(ctx: Context): Metrics {
       detach = [
         bus.on('message.received', () => { c.messagesIn += 1; }),
         bus.on('message.delivered', () => { c.messagesOut += 1; }),
+        // The same events the delivery lines are written from: the counts match the log.
+        bus.on('rcpt.outcome', (o) => { c.recipients[o.status] += 1; }),
         bus.on('message.rejected', () => { c.messagesRejected += 1; }),
         bus.on('relay.denied', () => { c.relaysDenied += 1; }),
         bus.on('smtp.early_talker', () => { c.earlyTalkers += 1; }),

@@ -7,10 +7,12 @@ import { randomBytes } from 'node:crypto';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Context, Service } from '../context.ts';
 import type { AlertEngine } from '../alerts/engine.ts';
-import { ATTACK_KINDS, type Alert } from '../alerts/types.ts';
+import { ATTACK_KINDS, type Alert } from '../events/alerts.ts';
 import type { SettingKey } from '../config/schema.ts';
+import type { EventMap } from '../events/bus.ts';
 import type { Metrics } from './metrics.ts';
-import { discoveryMessages } from './discovery.ts';
+import { deviceDiscovery, discoveryMessages } from './discovery.ts';
+import { publicDomains } from '../dnsrecords/records.ts';
 import { topics, type Topics } from './topics.ts';
 import { Outbox, type OutboxStats } from './outbox.ts';
 
@@ -90,9 +92,33 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
 
   const announce = (): void => {
     const model = `${get('board.profile')} (${get('role')})`;
-    for (const d of discoveryMessages({ topics: tp!, hostname: get('hostname'), model, version: options.version ?? 'dev' })) {
+    const domains = get('dnsrecords.watch') ? publicDomains(get('domains')) : [];
+    const input = { topics: tp!, hostname: get('hostname'), model, version: options.version ?? 'dev', dnsDomains: domains.length > 0 ? [get('hostname'), ...domains] : [],
+      dmarcDomains: get('dmarcreport.readIncoming') ? publicDomains(get('domains')) : [] };
+    if (get('mqtt.discovery') === 'device') {
+      outbox.volatile(tp!.deviceDiscovery, json(deviceDiscovery(input)), { qos: 1, retain: true });
+      return;
+    }
+    for (const d of discoveryMessages(input)) {
       outbox.volatile(tp!.discovery(d.component, d.objectId), json(d.config), { qos: 1, retain: true });
     }
+  };
+
+  /** A retained config of the form not in use (left from before a switch) is removed: an empty
+   * retained message deletes it in Home Assistant and on the broker. */
+  const clearStale = (topic: string, payload: Buffer): void => {
+    if (payload.length === 0) return;
+    const device = get('mqtt.discovery') === 'device';
+    if (device ? topic !== tp!.deviceDiscovery : topic === tp!.deviceDiscovery) {
+      outbox.volatile(topic, '', { qos: 1, retain: true });
+    }
+  };
+
+  /** The DNS watch's verdict per domain, for the DNS sensors (retained: a dashboard shows it at once). */
+  let lastDns: EventMap['dns.checked'] | undefined;
+  const publishDns = (p: EventMap['dns.checked']): void => {
+    lastDns = p;
+    for (const d of p.domains) outbox.volatile(tp!.dns(d.domain), json({ ...d, checkedAt: p.checkedAt }), { qos: 1, retain: true });
   };
 
   const reply = (body: { command: string; ok: boolean; cleared?: string[]; error?: string }): void => {
@@ -166,13 +192,15 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
     c.on('connect', () => {
       lastError = '';
       ctx.log.log('info', 'MQTT connected', { broker: url });
-      c.subscribe([t.haStatus, `${t.command}/#`], { qos: 1 }, (err) => {
+      const stale = get('mqtt.discovery') === 'device' ? t.entityDiscoveryFilter : t.deviceDiscovery;
+      c.subscribe([t.haStatus, `${t.command}/#`, stale], { qos: 1 }, (err) => {
         if (err) ctx.log.log('warn', 'MQTT subscribe failed', { error: err.message });
       });
       outbox.volatile(t.availability, 'online', { qos: 1, retain: true });
       announce();
       publishAttack();
       publishMetrics();
+      if (lastDns) publishDns(lastDns);
       outbox.flush();
     });
     c.on('message', (topic, payload) => {
@@ -180,6 +208,8 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
         if (payload.toString('utf8').trim() === 'online') announce();
       } else if (topic.startsWith(`${t.command}/`)) {
         command(topic.slice(t.command.length + 1), payload);
+      } else if (topic.endsWith('/config')) {
+        clearStale(topic, payload);
       }
     });
     c.on('error', (err) => {
@@ -191,6 +221,8 @@ export function createMqttService(ctx: Context, alerts: AlertsApi, metrics: Metr
     detach = [
       ctx.bus.on('alert.raised', (a) => onAlert(t.alert, a.kind, a)),
       ctx.bus.on('alert.cleared', (a) => onAlert(t.alertCleared, a.reason, a)),
+      ctx.bus.on('dns.checked', publishDns),
+      ctx.bus.on('dmarc.report', (p) => outbox.volatile(t.dmarc(p.domain), json(p), { qos: 1, retain: true })),
     ];
     timer = setInterval(publishMetrics, get('mqtt.metricsInterval') * 1000);
     timer.unref();

@@ -1,6 +1,6 @@
 // MQTT telemetry settings: broker, credentials, TLS files, topics, and how much to keep offline.
-import { setting, int, text, path } from '../config/kinds.ts';
-import type { Setting } from '../config/kinds.ts';
+import { setting, int, oneOf, text, path } from '../settings/kinds.ts';
+import type { Setting } from '../settings/kinds.ts';
 
 const topicPart = text(/^[A-Za-z0-9_-][A-Za-z0-9_/-]{0,99}$/, 'an MQTT topic prefix of letters, digits, _ - and / (no wildcards, no leading /)');
 
@@ -15,6 +15,8 @@ export const settings = {
   'mqtt.topicPrefix': setting(topicPart, 'yubin', 'live', 'Topics are <prefix>/<hostname>/availability, /metrics, /alert, /command/alert/ack ...'),
   'mqtt.discoveryPrefix': setting(topicPart, 'homeassistant', 'live',
     "Home Assistant discovery prefix; discovery is re-sent when '<prefix>/status' says online (HA's birth message)."),
+  'mqtt.discovery': setting(oneOf('device', 'entity'), 'device', 'live',
+    "How Home Assistant discovery is sent: device, one <discoveryPrefix>/device/<node>/config for every entity (Home Assistant 2024.11 and later); entity, one config per entity (older Home Assistant). Switching removes the other form's retained configs."),
   'mqtt.metricsInterval': setting(int(1, 86400), 60, 'live', 'Seconds between metrics publications.'),
   'mqtt.offlineBuffer': setting(int(0, 10000), 100, 'live',
     'Alerts kept while the broker is away (oldest dropped first); metrics are not buffered, the next ones replace them.'),

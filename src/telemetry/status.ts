@@ -7,6 +7,8 @@ const mib = (bytes: number | null): string => (bytes === null ? 'unknown' : `${(
 export function formatStatus(m: MetricsSnapshot, mqtt?: MqttStatus): string {
   const lines = [
     `mail: ${m.messagesIn} received, ${m.messagesOut} delivered, ${m.messagesRejected} rejected, queue ${m.queueDepth}, ${m.deliveryFailures} delivery failures`,
+    // One count per status of the log's delivery lines (status=sent, status=rejected…), since start.
+    `recipients: ${Object.entries(m.recipients).map(([status, n]) => `${n} ${status}`).join(', ')}`,
     `guard: ${m.relaysDenied} relays denied, ${m.earlyTalkers} early talkers, ${m.authFailures} login failures, ${m.viruses} viruses, ${m.op25bHits} OP25B blocked, ${m.activeAlerts} active alerts`,
     `disk free: ${mib(m.diskFreeBytes)}`,
   ];

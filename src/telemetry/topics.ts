@@ -20,6 +20,14 @@ export interface Topics {
   /** Home Assistant's birth/will topic. */
   readonly haStatus: string;
   discovery(component: string, objectId: string): string;
+  /** Home Assistant's device-based discovery (HA 2024.11): one config for the whole device. */
+  readonly deviceDiscovery: string;
+  /** Every per-entity discovery topic of this node (a wildcard, to find stale ones). */
+  readonly entityDiscoveryFilter: string;
+  /** The DNS watch's state of one domain, JSON, retained. */
+  dns(domain: string): string;
+  /** DMARC aggregate reports received about one domain: totals, JSON, retained. */
+  dmarc(domain: string): string;
 }
 
 /** MQTT topic level from a host name: dots and anything outside [A-Za-z0-9_-] become '_'. */
@@ -44,5 +52,10 @@ export function topics(prefix: string, discoveryPrefix: string, hostname: string
     haStatus: `${disc}/status`,
     // https://www.home-assistant.io/integrations/mqtt/#discovery-topic: <prefix>/<component>/[<node_id>/]<object_id>/config
     discovery: (component, objectId) => `${disc}/${component}/${node}/${objectId}/config`,
+    // https://www.home-assistant.io/integrations/mqtt/#device-discovery-payload
+    deviceDiscovery: `${disc}/device/${node}/config`,
+    entityDiscoveryFilter: `${disc}/+/${node}/+/config`,
+    dns: (domain) => `${base}/dns/${nodeId(domain)}`,
+    dmarc: (domain) => `${base}/dmarc/${nodeId(domain)}`,
   };
 }

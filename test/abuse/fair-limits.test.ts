@@ -7,7 +7,7 @@ import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { tempDir, seed, startChild, startInProcess, BASE_SETTINGS } from '../support/firmware.ts';
 import { RawSmtp, run } from '../support/clients.ts';
-import { rssKiB } from '../../bench/fuzz/fuzz.ts';
+import { rssKiB } from '../support/rss.ts';
 import { sendMessage, sleep } from '../faults/fixtures/mail.ts';
 
 /** Open a connection and keep it; resolves with the socket and the first line it got (or ''). */

@@ -114,5 +114,5 @@ t.test('guessing over many connections: a handful checked, the guesser banned, t
       t.notMatch(await banned(), new RegExp(owner.replace(/\./g, '\\.')), 'the owner is not');
     });
   }
-  t.match(fw.stderr(), /address banned ip="203\.0\.113\.9"/);
+  t.match(fw.stderr(), /msg="address banned" ip=203\.0\.113\.9/);
 });

@@ -5,7 +5,7 @@ import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { tempDir, seed, startChild, BASE_SETTINGS } from '../support/firmware.ts';
 import { RawSmtp } from '../support/clients.ts';
-import { rssKiB } from '../../bench/fuzz/fuzz.ts';
+import { rssKiB } from '../support/rss.ts';
 import { sendMessage, sleep } from '../faults/fixtures/mail.ts';
 
 const PER_SERVICE = 500;

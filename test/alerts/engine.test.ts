@@ -1,6 +1,6 @@
 import t from 'tap';
 import { createAlertEngine } from '../../src/alerts/engine.ts';
-import type { Alert, ClearedAlert } from '../../src/alerts/types.ts';
+import type { Alert, ClearedAlert } from '../../src/events/alerts.ts';
 import { makeContext } from './fixtures/context.ts';
 
 const denied = (client: string, rcpt = 'victim@foreign.example') =>

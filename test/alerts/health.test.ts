@@ -2,7 +2,7 @@ import t from 'tap';
 import { statfs } from 'node:fs/promises';
 import { createAlertEngine } from '../../src/alerts/engine.ts';
 import { createHealthWatch } from '../../src/alerts/health.ts';
-import type { Alert } from '../../src/alerts/types.ts';
+import type { Alert } from '../../src/events/alerts.ts';
 import { makeContext } from './fixtures/context.ts';
 
 t.test('free space below alerts.diskLowMiB on the data folder raises one disk-low alert', async (t) => {

@@ -87,7 +87,7 @@ t.test('holds infected mail in quarantine when set to', async (t) => {
   const verdict = await antivirusStage(msg, ctx);
   t.same(verdict, { action: 'quarantine', reason: `virus ${SIGNATURE}`, headers: [`X-Yubin-Virus-Scan: infected with ${SIGNATURE}`] });
   if (verdict.action !== 'quarantine') return;
-  await quarantineHook(ctx)(msg, verdict.reason, verdict.headers ?? []);
+  await quarantineHook(ctx)(msg, verdict.reason, verdict.headers ?? [], 'antivirus');
   const held = await new Quarantine(ctx).list();
   t.equal(held.length, 1);
   t.equal(held[0]?.reason, `virus ${SIGNATURE}`);

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Encrypter } from 'age-encryption';
 import { ConfigStore } from '../../src/config/store.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { keygen } from '../../src/dkimsign/keys.ts';
 import { runCommand, splitWords, type CommandHooks } from '../../firmware/commands/index.ts';
 import { createContext } from '../../firmware/context.ts';
@@ -41,7 +42,8 @@ async function tree(dir: string, prefix = ''): Promise<Record<string, string>> {
   for (const e of await readdir(join(dir, prefix), { withFileTypes: true }).catch(() => [])) {
     const rel = prefix ? `${prefix}/${e.name}` : e.name;
     if (e.isDirectory()) Object.assign(out, await tree(dir, rel));
-    else out[rel] = createHash('sha256').update(await readFile(join(dir, rel))).digest('hex');
+    // Files only: a running board's control socket (DATA/control.sock) is no data.
+    else if (e.isFile()) out[rel] = createHash('sha256').update(await readFile(join(dir, rel))).digest('hex');
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startFirmware } from '../../firmware/supervisor.ts';
-import { stderrLogger } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { setSchedulePassphrase } from '../../src/backup/schedule.ts';
 import { verifyBackup } from '../../src/backup/archive.ts';
 import { tempDir, seed, BASE_SETTINGS } from '../support/firmware.ts';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigStore } from '../../src/config/store.ts';
 import type { EventMap } from '../../src/events/bus.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { createAlertEngine } from '../../src/alerts/engine.ts';
 import { runCommand, commands, splitWords, type CommandHooks, type Surface } from '../../firmware/commands/index.ts';
 import { createContext } from '../../firmware/context.ts';
@@ -138,7 +139,7 @@ t.test('help lists every command, and every command has help', async (t) => {
   t.match((await cli(ctx, 'help user add')).out, 'usage: user add NAME [--password P]');
   t.notMatch((await cli(ctx, 'help')).out, /  commit/, 'the CLI does not offer console-only commands');
   t.match((await cli(ctx, 'help')).out, /^  start {6}run the appliance/m, "the CLI's help lists yubin start");
-  t.equal((await cli(ctx, 'help start')).out, 'start: run the appliance: every listener, the queue, the console\nusage: start [--config FILE] [--data DIR]\n');
+  t.equal((await cli(ctx, 'help start')).out, 'start: run the appliance: every listener, the queue, the console\nusage: start [--config FILE] [--data DIR [--init]]\n');
   t.notMatch((await cli(ctx, 'help', { surface: 'console' })).out, /  start/, 'the console runs inside the appliance: no start there');
   t.equal((await cli(ctx, 'set smtp.maxSize 1M')).err, "set: a console command; here use 'config set KEY VALUE'\n");
   t.equal((await cli(ctx, 'frobnicate')).err, "frobnicate: unknown command; 'help' lists them\n");

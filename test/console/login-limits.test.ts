@@ -5,14 +5,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus, type EventMap } from '../../src/events/bus.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
-import { Leases } from '../../src/policy/leases.ts';
+import type { EventMap } from '../../src/events/bus.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { createConsoleService } from '../../firmware/console/service.ts';
 import { setAdminPassword } from '../../firmware/console/admin.ts';
 import { LineReader } from '../../firmware/console/line-reader.ts';
 import { LoginGuard } from '../../firmware/console/login-guard.ts';
+import { createContext } from '../../firmware/context.ts';
 
 t.test('wrong passwords wait longer each time, then lock the console', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'yubin-login-'));
@@ -20,7 +20,7 @@ t.test('wrong passwords wait longer each time, then lock the console', async (t)
   const store = await ConfigStore.open(dir);
   await store.set('console.maxFailures', '2');
   await store.set('console.lockoutSeconds', '60');
-  const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+  const ctx: Context = createContext(dir, store, stderrLogger('error'));
   await setAdminPassword(ctx, 'right-password');
   const input = new PassThrough();
   const output = new PassThrough();

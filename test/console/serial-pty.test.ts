@@ -1,73 +1,21 @@
 // The console over a real serial line: socat makes a linked pty pair, Yubin's console opens one
 // end with serialport (console.device), the test types on the other end like a terminal would.
-import t, { type Test } from 'tap';
-import { spawn } from 'node:child_process';
+import t from 'tap';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SerialPort } from 'serialport';
+import { ptyPair, terminal } from '../support/pty.ts';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus, type EventMap } from '../../src/events/bus.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
-import { Leases } from '../../src/policy/leases.ts';
+import type { EventMap } from '../../src/events/bus.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { createConsoleService } from '../../firmware/console/service.ts';
-
-/** Start socat with two raw ptys; resolves their /dev/pts paths. */
-async function ptyPair(t: Test): Promise<[string, string]> {
-  const socat = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  t.teardown(() => void socat.kill());
-  let text = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socat gave no ptys: ${text}`)), 5000);
-    socat.stderr.on('data', (d: Buffer) => {
-      text += d.toString();
-      const paths = [...text.matchAll(/PTY is (\/dev\/pts\/\d+)/g)].map((m) => m[1]!);
-      if (paths.length === 2 && /starting data transfer loop/.test(text)) {
-        clearTimeout(timer);
-        resolve([paths[0]!, paths[1]!]);
-      }
-    });
-  });
-}
-
-/** The admin's terminal on the far end of the pty pair. */
-async function terminal(t: Test, path: string) {
-  const port = new SerialPort({ path, baudRate: 115200, autoOpen: false });
-  await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
-  t.teardown(() => new Promise<void>((res) => (port.isOpen ? port.close(() => res()) : res())));
-  let screen = '';
-  let seen = 0;
-  port.on('data', (d: Buffer) => (screen += d.toString('utf8')));
-  return {
-    type: (text: string) => port.write(text),
-    /** Wait until the screen shows `pattern` after what was already awaited; returns the new text. */
-    async expect(pattern: RegExp | string, ms = 15000): Promise<string> {
-      const deadline = Date.now() + ms;
-      for (;;) {
-        const fresh = screen.slice(seen);
-        const m = typeof pattern === 'string' ? (fresh.includes(pattern) ? { index: fresh.indexOf(pattern), len: pattern.length } : null) : (() => {
-          const r = pattern.exec(fresh);
-          return r ? { index: r.index, len: r[0].length } : null;
-        })();
-        if (m) {
-          seen += m.index + m.len;
-          return fresh.slice(0, m.index + m.len);
-        }
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}; screen since last match: ${JSON.stringify(fresh)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    },
-    get screen() {
-      return screen;
-    },
-  };
-}
+import { createContext } from '../../firmware/context.ts';
 
 async function boot(dir: string, device: string) {
   const store = await ConfigStore.open(dir);
   await store.set('console.device', device);
-  const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+  const ctx: Context = createContext(dir, store, stderrLogger('error'));
   const service = createConsoleService(ctx, {});
   await service.start();
   return { ctx, service, store };
@@ -92,6 +40,12 @@ t.test('console session over a socat pty pair', async (t) => {
   term.type(`${PASSWORD}\r`);
   await term.expect('Repeat admin password: ');
   term.type(`${PASSWORD}\r`);
+  // The rest of the first-boot setup (test/setup/ drives every answer): Enter keeps each value.
+  for (const question of ['Host name, e.g. mx.example.com [yubin.localdomain]: ', 'Domains [localhost]: ', 'User name (Enter when done): ',
+    'Is outgoing port 25 blocked? (no/yes) [no]: ', 'Time zone [UTC]: ', 'Write it? (yes/no) [yes]: ']) {
+    await term.expect(question);
+    term.type('\r');
+  }
   await term.expect('admin password set');
   await term.expect('yubin.localdomain> ');
   t.notMatch(term.screen, PASSWORD, 'the password is never echoed');

@@ -2,7 +2,7 @@
 // its owner and never throws into the emitter, and the listeners after it still run.
 import t from 'tap';
 import { EventBus, type ListenerFailure } from '../../src/events/bus.ts';
-import type { Logger } from '../../src/context.ts';
+import type { Logger } from '../../src/log/logger.ts';
 
 function recordingLog(): Logger & { lines: string[] } {
   const lines: string[] = [];

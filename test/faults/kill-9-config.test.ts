@@ -1,5 +1,5 @@
 // kill -9 at random moments while the configuration is being committed, repeated: the file is
-// always the old configuration or the new, never broken (src/config/durable.ts).
+// always the old configuration or the new, never broken (src/files/durable.ts).
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';

@@ -58,7 +58,7 @@ t.test('config set op25b.* from the CLI re-applies the running ruleset; a restar
   await until('the table gone', (r) => !r.includes('table inet yubin'));
   await yubin('config', 'set', 'op25b.lanInterface', 'lan1');
   t.match(await until('the table back', (r) => r.includes('"lan1"')), /iifname "lan1"/, 'tried again at once once the settings are fixed');
-  t.match(fw.stderr(), /extension down; mail goes on service="firewall" error="its config\.changed listener failed: op25b\.lanInterface: must name the LAN interface when op25b\.enabled is true"/);
+  t.match(fw.stderr(), /msg="extension down; mail goes on" service=firewall error="its config\.changed listener failed: op25b\.lanInterface: must name the LAN interface when op25b\.enabled is true"/);
 
   t.equal(await yubin('config', 'set', 'smtp.port', '2600'), 'smtp.port = 2600 (takes effect after restart)\n', 'a restart-only setting says so');
   fw.child.kill('SIGTERM');

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus, type EventMap } from '../../src/events/bus.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
-import { Leases } from '../../src/policy/leases.ts';
+import type { EventMap } from '../../src/events/bus.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { createFirewallService } from '../../board/firewall/service.ts';
+import { createContext } from '../../firmware/context.ts';
 
 const run = promisify(execFile);
 const id = randomBytes(3).toString('hex');
@@ -94,7 +94,7 @@ async function makeContext(t: Test): Promise<Context> {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = await ConfigStore.open(dir);
   t.teardown(() => store.close());
-  return { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('warn'), leases: new Leases() };
+  return createContext(dir, store, stderrLogger('warn'));
 }
 
 t.test('OP25B in a router namespace', async (t) => {

@@ -5,10 +5,8 @@ import { join } from 'node:path';
 import { buildRuleset } from '../../board/firewall/ruleset.ts';
 import { BlockedTally, createFirewallService } from '../../board/firewall/service.ts';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus } from '../../src/events/bus.ts';
-import { stderrLogger } from '../../src/context.ts';
-import { Leases } from '../../src/policy/leases.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
+import { createContext } from '../../firmware/context.ts';
 
 t.test('generated table replaces an older copy in one transaction', async (t) => {
   const text = buildRuleset({ banPorts: [25, 587, 25, 0] });
@@ -39,7 +37,7 @@ t.test('start refuses OP25B without a LAN interface, naming the key', async (t) 
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = await ConfigStore.open(dir);
   await store.set('op25b.enabled', 'true');
-  const ctx = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('warn'), leases: new Leases() };
+  const ctx = createContext(dir, store, stderrLogger('warn'));
   const fw = createFirewallService(ctx, { nft: ['/nonexistent/nft'] });
   await t.rejects(fw.start(), /^op25b\.lanInterface: must name the LAN interface/);
   await t.rejects(fw.ban('192.0.2.1', 60), /ban set is not active/);
@@ -51,7 +49,7 @@ t.test('a missing nft binary is reported as such', async (t) => {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = await ConfigStore.open(dir);
   await store.set('alerts.autoBan', 'true');
-  const ctx = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+  const ctx = createContext(dir, store, stderrLogger('error'));
   const fw = createFirewallService(ctx, { nft: ['/nonexistent/nft'] });
   await t.rejects(fw.start(), /\/nonexistent\/nft not found: install nftables/);
 });

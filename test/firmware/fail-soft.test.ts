@@ -8,7 +8,7 @@ import { tempDir, seed, startChild, repo, BASE_SETTINGS } from '../support/firmw
 import { run, swaks, swaksReply } from '../support/clients.ts';
 import { openContext, createWatchers, createMailStations, createExtensions, startParts, type Firmware } from '../../firmware/supervisor.ts';
 import { runCommand } from '../../firmware/commands/index.ts';
-import { stderrLogger } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { maildirOf } from '../../src/maildir/maildir.ts';
 import type { EventMap } from '../../src/events/bus.ts';
 
@@ -62,6 +62,9 @@ t.test('the board boots with an unreadable mqtt.ca and board.leds gpio without G
   typed('console-secret-1\n');
   await waitFor('the repeat prompt', () => /Repeat/.test(fw.stdout()));
   typed('console-secret-1\n');
+  // The rest of the first-boot setup: Enter keeps every value and writes it.
+  await waitFor('the setup questions', () => fw.stdout().includes('[2/7]'));
+  typed('\n'.repeat(6));
   await waitFor('the shell', () => fw.stdout().includes("'help' lists commands"));
   typed('show status\n');
   const status = await waitFor('show status', () => /extensions: .*\n(?:  .*\n)+/.exec(fw.stdout().replaceAll('\r\n', '\n'))?.[0]);
@@ -119,7 +122,7 @@ t.test('a listener that throws: mail is accepted and delivered, its extension is
   t.same(down, [{ service: 'thrower', reason: 'its message.received listener failed: cannot count this one' }]);
   const status = await consoleCommand(fw, 'show status');
   t.match(status, /mail: 1 received, 1 delivered/, 'the listeners after it (metrics) still counted the message');
-  t.match(status, /extensions: leds up, mqtt up, firewall up, health up, quarantine-expiry up, upgrade-status up, backup-schedule up, thrower DOWN/);
+  t.match(status, /extensions: leds up, mqtt up, firewall up, health up, dns-watch up, dmarc-reports up, quarantine-expiry up, upgrade-status up, backup-schedule up, control up, thrower DOWN/);
   t.match(status, /  thrower down since .*: its message\.received listener failed: cannot count this one \(1 failed try; next try in \d+ s\)/);
   t.match(await consoleCommand(fw, 'show alerts'), /critical service-down thrower ×1 \[active\] service thrower is down/);
 

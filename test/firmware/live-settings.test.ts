@@ -15,7 +15,7 @@ import { startPeer } from '../outbound/fixtures/harness.ts';
 import { freePort } from '../support/ports.ts';
 import { startFirmware } from '../../firmware/supervisor.ts';
 import { maildirOf } from '../../src/maildir/maildir.ts';
-import type { Logger } from '../../src/context.ts';
+import type { Logger } from '../../src/log/logger.ts';
 
 const logLines: string[] = [];
 const log: Logger = {
@@ -259,6 +259,6 @@ t.test('outbound, dkimsign, queue, hold, bounce: mail out through a smarthost', 
 
   await set('hold.delaySeconds', '3600');
   await out();
-  t.match(await yubin('queue', 'list'), /delayed 3[56]\d\d s \(mis-send hold\)/, 'hold.delaySeconds: the next message waits');
+  t.match(await yubin('queue', 'list'), /DELAYED 3[56]\d\d s \(mis-send delay; queue cancel \S+ takes it back\)/, 'hold.delaySeconds: the next message waits');
   await set('hold.delaySeconds', '0');
 });

@@ -1,4 +1,4 @@
-// POP-before-SMTP end to end (seed §1 ②): after a POP3 login from 127.0.0.5 that address may relay
+// POP-before-SMTP end to end (docs/REQUIREMENTS.md §1 ②): after a POP3 login from 127.0.0.5 that address may relay
 // through the MTA for the lease time, and not after; another address never could.
 import t from 'tap';
 import { startInProcess } from '../support/firmware.ts';

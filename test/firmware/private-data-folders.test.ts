@@ -5,7 +5,7 @@ import t from 'tap';
 import { chmod, mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startFirmware } from '../../firmware/supervisor.ts';
-import { stderrLogger } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { holdKey } from '../../src/hold/token.ts';
 import { BASE_SETTINGS, seed, tempDir } from '../support/firmware.ts';
 

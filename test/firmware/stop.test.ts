@@ -121,6 +121,10 @@ t.test('stdio console: Ctrl-C clears the line and says how to stop; console sett
   type('console-secret-1\n');
   await expect(/Repeat admin password: /);
   type('console-secret-1\n');
+  // The rest of the first-boot setup: Enter keeps host name, domains, no users, no OP25B, UTC, and writes it.
+  await expect(/Host name, e\.g\. mx\.example\.com \[mx\.yubin\.test\]: /);
+  type('\n'.repeat(6));
+  await expect(/admin password set/);
   await expect(/mx\.yubin\.test> /);
 
   type('\x03'); // a pipe, not a terminal: no echo of the ^C itself
@@ -148,5 +152,5 @@ t.test('stdio console: Ctrl-C clears the line and says how to stop; console sett
   type('shutdown\n');
   await expect(/stopping Yubin\r\n/);
   t.equal(await exitCode, 0, 'shutdown stops the process, exit 0');
-  t.match(fw.stderr(), /info stopping why="console shutdown"[^]*info stopped/);
+  t.match(fw.stderr(), /level=info msg=stopping why="console shutdown"[^]*level=info msg=stopped/);
 });

@@ -12,7 +12,7 @@ import { targets } from '../../image/lib/targets.ts';
 import { parseGrubenv, rollbackText, upgradeStatusService, bootState } from '../../firmware/lifecycle/upgrade.ts';
 import { createAlertEngine } from '../../src/alerts/engine.ts';
 import { ConfigStore } from '../../src/config/store.ts';
-import { stderrLogger } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { createContext } from '../../firmware/context.ts';
 import { runCommand } from '../../firmware/commands/index.ts';
 import { tempDir } from '../support/firmware.ts';

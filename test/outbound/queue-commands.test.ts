@@ -27,7 +27,7 @@ t.test('queue list, show, hold, release, delete, cancel and flush work on the sp
   t.match(list.out, new RegExp(`^${a.id} .* <alice@office\\.test>\\n    bob@dest\\.test pending\\n${b.id} `));
   t.match((await cmd(ctx, `queue show ${a.id}`)).out, /Subject: first/);
   t.match(await cmd(ctx, `queue hold ${a.id}`), { code: 0, out: `${a.id} held\n` });
-  t.match((await cmd(ctx, 'queue list')).out, new RegExp(`${a.id} .* HELD`));
+  t.match((await cmd(ctx, 'queue list')).out, new RegExp(`${a.id} .* HELD by the administrator \\(queue release ${a.id}\\)`));
   t.match(await cmd(ctx, `queue release ${a.id}`), { code: 0, out: `${a.id} released\n` });
   t.match(await cmd(ctx, `queue release ${a.id}`), { code: 1, err: `queue release: ${a.id} is not held\n` });
   t.match(await cmd(ctx, `queue delete ${a.id}`), { code: 0 });

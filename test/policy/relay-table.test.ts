@@ -8,7 +8,8 @@ function site(role: RelaySite['role'] = 'all-in-one', overrides: Partial<RelaySi
     role,
     localDomains: ['local.example', 'Other.Example.', 'bücher.de'],
     boardAddresses: ['127.0.0.1', '::1', '192.0.2.25'],
-    recipientExists: (a) => mailboxes.has(a),
+    // As src/route/route.ts answers: a mailbox for each known address, none for the rest.
+    routes: (a) => (mailboxes.has(a) ? [{ address: a, route: { kind: 'mailbox', user: a.split('@')[0]! } }] : []),
     ...overrides,
   };
 }
@@ -20,7 +21,7 @@ const insiders: Array<[string, RelayClient]> = [
   ['POP-before-SMTP lease', { address: '127.0.0.9', trusted: false, authenticated: false, leased: true }],
 ];
 
-type Expect = Partial<{ action: 'accept' | 'reject'; address: string; route: object; code: number; enhanced: string; reason: string; text: RegExp }>;
+type Expect = Partial<{ action: 'accept' | 'reject'; address: string; routes: object[]; code: number; enhanced: string; reason: string; text: RegExp }>;
 
 function check(t: Test, d: RcptDecision, want: Expect, name: string): void {
   t.match(d, want, name);
@@ -28,8 +29,8 @@ function check(t: Test, d: RcptDecision, want: Expect, name: string): void {
 
 t.test('row 1: anyone may send to a local domain, which goes to a local mailbox', async (t) => {
   const rows: Array<[string, Expect]> = [
-    ['taro@local.example', { action: 'accept', address: 'taro@local.example', route: { kind: 'local' } }],
-    ['TARO@LOCAL.EXAMPLE', { action: 'accept', address: 'taro@local.example', route: { kind: 'local' } }],
+    ['taro@local.example', { action: 'accept', address: 'taro@local.example', routes: [{ route: { kind: 'mailbox' } }] }],
+    ['TARO@LOCAL.EXAMPLE', { action: 'accept', address: 'taro@local.example', routes: [{ route: { kind: 'mailbox' } }] }],
     ['Hanako@other.example', { action: 'accept', address: 'hanako@other.example' }],
     ['"taro"@local.example', { action: 'accept', address: 'taro@local.example' }],
     ['info@bücher.de', { action: 'accept', address: 'info@xn--bcher-kva.de' }],
@@ -41,14 +42,18 @@ t.test('row 1: anyone may send to a local domain, which goes to a local mailbox'
 
 t.test('row 1: accepts <Postmaster> without a domain from anyone (RFC 5321 §4.1.1.3)', async (t) => {
   for (const rcpt of ['Postmaster', 'POSTMASTER', 'postmaster']) {
-    check(t, decideRcpt(rcpt, outside, site()), { action: 'accept', address: 'postmaster@local.example', route: { kind: 'local' } }, rcpt);
+    check(t, decideRcpt(rcpt, outside, site()), { action: 'accept', address: 'postmaster@local.example', routes: [{ route: { kind: 'mailbox' } }] }, rcpt);
     check(t, decideRcpt(rcpt, insiders[0]![1], site()), { action: 'accept', address: 'postmaster@local.example' }, `${rcpt} trusted`);
   }
 });
 
+t.test('"postmaster@" (an empty domain) is refused from a stranger, as user@ is; only the bare word is Postmaster', async (t) => {
+  check(t, decideRcpt('postmaster@', outside, site()), { action: 'reject', reason: 'no-domain' }, 'postmaster@');
+});
+
 t.test("row 1: an IP literal of the board itself counts as a local domain", async (t) => {
   for (const rcpt of ['postmaster@[127.0.0.1]', 'postmaster@[IPv6:::1]', 'Postmaster@[IPv6:0:0:0:0:0:0:0:1]', 'postmaster@[IPv6:::ffff:127.0.0.1]', 'postmaster@[192.0.2.25]']) {
-    check(t, decideRcpt(rcpt, outside, site()), { action: 'accept', address: 'postmaster@local.example', route: { kind: 'local' } }, rcpt);
+    check(t, decideRcpt(rcpt, outside, site()), { action: 'accept', address: 'postmaster@local.example', routes: [{ route: { kind: 'mailbox' } }] }, rcpt);
   }
   check(t, decideRcpt('nobody@[127.0.0.1]', outside, site()), { action: 'reject', code: 550, reason: 'unknown-user' }, 'unknown user at the board literal');
   check(t, decideRcpt('postmaster@[127.0.0.1]', outside, site('all-in-one', { boardAddresses: ['[127.0.0.1]'] })),
@@ -104,20 +109,20 @@ t.test('refuses domainless, bare-IP, foreign-literal and trailing-dot recipients
 t.test('row 2: trusted, authenticated and leased clients may relay to any domain', async (t) => {
   for (const [who, client] of insiders) {
     const rows: Array<[string, Expect]> = [
-      ['victim@foreign.example', { action: 'accept', address: 'victim@foreign.example', route: { kind: 'remote', domain: 'foreign.example' } }],
-      ['Friend@Foreign.Example.', { action: 'accept', address: 'Friend@foreign.example', route: { kind: 'remote', domain: 'foreign.example' } }],
-      ['taro@local.example', { action: 'accept', address: 'taro@local.example', route: { kind: 'local' } }],
+      ['victim@foreign.example', { action: 'accept', address: 'victim@foreign.example', routes: [{ route: { kind: 'remote', domain: 'foreign.example' } }] }],
+      ['Friend@Foreign.Example.', { action: 'accept', address: 'Friend@foreign.example', routes: [{ route: { kind: 'remote', domain: 'foreign.example' } }] }],
+      ['taro@local.example', { action: 'accept', address: 'taro@local.example', routes: [{ route: { kind: 'mailbox' } }] }],
       ['nobody@local.example', { action: 'reject', code: 550, enhanced: '5.1.1', reason: 'unknown-user' }],
       // No percent hack, no bang paths: the local part is taken as written (allow_percent_hack = no).
-      ['user%host@foreign.example', { action: 'accept', address: 'user%host@foreign.example', route: { kind: 'remote', domain: 'foreign.example' } }],
+      ['user%host@foreign.example', { action: 'accept', address: 'user%host@foreign.example', routes: [{ route: { kind: 'remote', domain: 'foreign.example' } }] }],
       ['taro%foreign.example@local.example', { action: 'reject', code: 550, reason: 'unknown-user' }],
       ['foreign.example!taro@local.example', { action: 'reject', code: 550, reason: 'unknown-user' }],
       ['"a@b"@foreign.example', { action: 'accept', address: '"a@b"@foreign.example' }],
       ['"taro@foreign.example"@local.example', { action: 'reject', code: 550, reason: 'unknown-user' }],
-      ['@relay.example:friend@foreign.example', { action: 'accept', address: 'friend@foreign.example', route: { kind: 'remote', domain: 'foreign.example' } }],
-      ['friend@[192.0.2.99]', { action: 'accept', route: { kind: 'remote', domain: '[192.0.2.99]' } }],
-      ['friend@bücher.com', { action: 'accept', route: { kind: 'remote', domain: 'xn--bcher-kva.com' } }],
-      ['postmaster@[127.0.0.1]', { action: 'accept', address: 'postmaster@local.example', route: { kind: 'local' } }],
+      ['@relay.example:friend@foreign.example', { action: 'accept', address: 'friend@foreign.example', routes: [{ route: { kind: 'remote', domain: 'foreign.example' } }] }],
+      ['friend@[192.0.2.99]', { action: 'accept', routes: [{ route: { kind: 'remote', domain: '[192.0.2.99]' } }] }],
+      ['friend@bücher.com', { action: 'accept', routes: [{ route: { kind: 'remote', domain: 'xn--bcher-kva.com' } }] }],
+      ['postmaster@[127.0.0.1]', { action: 'accept', address: 'postmaster@local.example', routes: [{ route: { kind: 'mailbox' } }] }],
       // Still errors a user can act on:
       ['a@b@foreign.example', { action: 'reject', code: 501, enhanced: '5.1.3', reason: 'nested-at', text: /must be quoted/ }],
       ['friend', { action: 'reject', code: 501, enhanced: '5.1.3', reason: 'no-domain', text: /needs a domain/ }],
@@ -130,19 +135,19 @@ t.test('row 2: trusted, authenticated and leased clients may relay to any domain
 });
 
 t.test('edge role routes local domains to the internal server', async (t) => {
-  const edge = site('edge', { recipientExists: () => true });
-  check(t, decideRcpt('anyone@local.example', outside, edge), { action: 'accept', address: 'anyone@local.example', route: { kind: 'internal' } }, 'outside → local domain');
-  check(t, decideRcpt('Anyone@OTHER.example', outside, edge), { action: 'accept', address: 'anyone@other.example', route: { kind: 'internal' } }, 'upper-case');
-  check(t, decideRcpt('postmaster@[127.0.0.1]', outside, edge), { action: 'accept', route: { kind: 'internal' } }, 'board literal');
-  check(t, decideRcpt('Postmaster', outside, edge), { action: 'accept', route: { kind: 'internal' } }, 'bare postmaster');
+  const edge = site('edge', { routes: (a) => [{ address: a, route: { kind: 'internal' } }] });
+  check(t, decideRcpt('anyone@local.example', outside, edge), { action: 'accept', address: 'anyone@local.example', routes: [{ route: { kind: 'internal' } }] }, 'outside → local domain');
+  check(t, decideRcpt('Anyone@OTHER.example', outside, edge), { action: 'accept', address: 'anyone@other.example', routes: [{ route: { kind: 'internal' } }] }, 'upper-case');
+  check(t, decideRcpt('postmaster@[127.0.0.1]', outside, edge), { action: 'accept', routes: [{ route: { kind: 'internal' } }] }, 'board literal');
+  check(t, decideRcpt('Postmaster', outside, edge), { action: 'accept', routes: [{ route: { kind: 'internal' } }] }, 'bare postmaster');
   check(t, decideRcpt('victim@foreign.example', outside, edge), { action: 'reject', code: 554, reason: 'relay-denied' }, 'outside → foreign');
   check(t, decideRcpt('victim%foreign.example@local.example', outside, edge), { action: 'reject', code: 554, reason: 'percent-hack' }, 'percent hack to a local domain');
-  check(t, decideRcpt('friend@foreign.example', insiders[0]![1], edge), { action: 'accept', route: { kind: 'remote', domain: 'foreign.example' } }, 'office → foreign');
-  check(t, decideRcpt('taro@local.example', insiders[0]![1], edge), { action: 'accept', route: { kind: 'internal' } }, 'office → local domain');
+  check(t, decideRcpt('friend@foreign.example', insiders[0]![1], edge), { action: 'accept', routes: [{ route: { kind: 'remote', domain: 'foreign.example' } }] }, 'office → foreign');
+  check(t, decideRcpt('taro@local.example', insiders[0]![1], edge), { action: 'accept', routes: [{ route: { kind: 'internal' } }] }, 'office → local domain');
 });
 
 t.test('internal role keeps local domains in local mailboxes', async (t) => {
-  check(t, decideRcpt('taro@local.example', outside, site('internal')), { action: 'accept', route: { kind: 'local' } }, 'local');
+  check(t, decideRcpt('taro@local.example', outside, site('internal')), { action: 'accept', routes: [{ route: { kind: 'mailbox' } }] }, 'local');
   check(t, decideRcpt('victim@foreign.example', outside, site('internal')), { action: 'reject', code: 554, reason: 'relay-denied' }, 'foreign');
 });
 
@@ -207,11 +212,11 @@ t.test('never relays a generated hostile recipient from an outside client', asyn
   let accepted = 0;
   const started = performance.now();
   for (const rcpt of hostile(20000)) {
-    const d = decideRcpt(rcpt, outside, site('edge', { recipientExists: () => true }));
+    const d = decideRcpt(rcpt, outside, site('edge', { routes: (a) => [{ address: a, route: { kind: 'internal' } }] }));
     if (d.action !== 'accept') continue;
     accepted++;
     const localDomain = /@(local\.example|other\.example|xn--bcher-kva\.de)$/.test(d.address);
-    if (d.route.kind !== 'internal' || !localDomain || /[%!"]|@.*@/.test(d.address)) leaks.push(`${rcpt} → ${d.address}`);
+    if (d.routes.some((r) => r.route.kind !== 'internal') || !localDomain || /[%!"]|@.*@/.test(d.address)) leaks.push(`${rcpt} → ${d.address}`);
   }
   t.same(leaks, [], 'accepted only plain local-domain mailboxes');
   t.ok(accepted > 0, `some generated recipients were plain local mailboxes (${accepted})`);

@@ -8,12 +8,11 @@ import { promisify } from 'node:util';
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus } from '../../src/events/bus.ts';
-import { Leases } from '../../src/policy/leases.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { deliver, maildirOf, uniqueName } from '../../src/maildir/maildir.ts';
 import { createPop3Service, type Pop3Service } from '../../src/pop3d/server.ts';
+import { createContext } from '../../firmware/context.ts';
 
 export const run = promisify(execFile);
 
@@ -61,7 +60,7 @@ export async function startPop3(t: Teardown, settings: Record<string, string> = 
   // Tests do not want to wait a second per failed login unless they say so.
   for (const [key, value] of Object.entries({ 'login.delayMs': '0', ...settings })) store.stage(key, value);
   await store.commit();
-  const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+  const ctx: Context = createContext(dir, store, stderrLogger('error'));
   const tls = options.tls === false ? undefined : await makeCert();
   const service = createPop3Service(ctx, { ...(tls ? { tls } : {}), ephemeralPorts: true });
   await service.start();

@@ -10,14 +10,13 @@ import { tempDir, makeCert, LineClient } from './helpers.ts';
 
 const SESSIONS = 200;
 const src = (p: string) => pathToFileURL(join(import.meta.dirname, '../../src', p)).href;
+const firmware = (p: string) => pathToFileURL(join(import.meta.dirname, '../../firmware', p)).href;
 
 // Plain JS: the child only needs the service; commands on stdin, one JSON line per answer.
 const SERVER = `
 import { ConfigStore } from '${src('config/store.ts')}';
-import { Users } from '${src('accounts/users.ts')}';
-import { EventBus } from '${src('events/bus.ts')}';
-import { Leases } from '${src('policy/leases.ts')}';
-import { stderrLogger } from '${src('context.ts')}';
+import { stderrLogger } from '${src('log/logger.ts')}';
+import { createContext } from '${firmware('context.ts')}';
 import { createPop3Service } from '${src('pop3d/server.ts')}';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -27,7 +26,7 @@ store.stage('pop3.maxSessions', '1000');
 store.stage('pop3.maxSessionsPerClient', '1000');
 store.stage('pop3.maxSessionsPerNetwork', '1000');
 await store.commit();
-const ctx = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('error'), leases: new Leases() };
+const ctx = createContext(dir, store, stderrLogger('error'));
 const tls = { cert: await readFile(dir + '/cert.pem'), key: await readFile(dir + '/key.pem') };
 const service = createPop3Service(ctx, { tls, ephemeralPorts: true });
 await service.start();

@@ -179,3 +179,11 @@ t.test('a client address is locked out after failures over many names', async (t
   await d.line();
   t.match(await userPass(d, 'alice', 'correct horse'), /^\+OK alice/, 'another address may log in');
 });
+
+t.test('client text echoed in a reply is printable ASCII only (no terminal escapes, no 8-bit: found by the fuzzer)', async (t) => {
+  const fx = await startPop3(t, { 'pop3.allowCleartext': 'true' });
+  const c = await LineClient.connect(fx.port);
+  t.teardown(() => c.close());
+  await c.line();
+  t.equal(await c.cmd('USER a\x1b[2J\x7f\xe9'), '+OK Send PASS for a\\x1b[2J\\x7f\\xe9');
+});

@@ -1,4 +1,4 @@
-// POP-before-SMTP (seed §1 ②): a POP3 login from an address grants it a relay lease, read by the
+// POP-before-SMTP (docs/REQUIREMENTS.md §1 ②): a POP3 login from an address grants it a relay lease, read by the
 // relay policy through ctx.leases.has(address).
 import t from 'tap';
 import { startPop3, addUser, putMessage, LineClient, userPass, run } from './helpers.ts';

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFile } from 'node:fs/promises';
-import { quarantineCommand } from '../../src/quarantine/cli.ts';
+import { quarantineCommand } from '../../firmware/commands/quarantine-verbs.ts';
 import { Quarantine, type Reinjection } from '../../src/quarantine/store.ts';
 import { contentContext, spooled, compose } from './fixture.ts';
 

@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus } from '../../src/events/bus.ts';
-import { Leases } from '../../src/policy/leases.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
+import { forStages } from '../../src/pipeline/run.ts';
+import { quarantineHook } from '../../src/quarantine/store.ts';
 import type { MessageContext } from '../../src/pipeline/stage.ts';
+import { createContext } from '../../firmware/context.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -23,7 +24,7 @@ export async function contentContext(t: Teardown): Promise<Context> {
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const store = await ConfigStore.open(dir);
   t.teardown(() => store.close());
-  return { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('warn'), leases: new Leases() };
+  return createContext(dir, store, stderrLogger('warn'));
 }
 
 /** Writes `raw` where the spool would and returns the stage input for it. */
@@ -33,7 +34,8 @@ export async function spooled(ctx: Context, raw: Buffer | string, over: Partial<
   const path = join(ctx.dataDir, 'spool', `${queueId}.eml`);
   const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
   await writeFile(path, data);
-  return {
+  // As the pipeline runner hands it to a stage: a memo, the quarantine for copies.
+  return forStages({
     queueId,
     direction: 'inbound',
     client: { address: '127.0.0.9', hostname: '', helo: 'outside.example', tls: false, user: null, trusted: false },
@@ -42,7 +44,7 @@ export async function spooled(ctx: Context, raw: Buffer | string, over: Partial<
     path,
     size: data.length,
     ...over,
-  };
+  }, { quarantine: quarantineHook(ctx) });
 }
 
 export function compose(mail: Mail.Options): Promise<Buffer> {

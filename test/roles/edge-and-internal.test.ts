@@ -31,7 +31,7 @@ async function send(o: { local: string; host: string; port: number; from: string
   }
 }
 
-t.test('edge and internal roles, the seed\'s table end to end', async (t) => {
+t.test('edge and internal roles, the relay table of docs/REQUIREMENTS.md §4 and the roles of §6 end to end', async (t) => {
   const dns = await startDnsServer(t, { 'world.test': { MX: [{ preference: 10, exchange: 'mx.world.test' }] }, 'mx.world.test': { A: [OUTSIDE_MX] } });
   const mxPort = await commonFreePort([OUTSIDE_MX]);
   const outsideMx = await startPeer(t, OUTSIDE_MX, mxPort);

@@ -56,3 +56,11 @@ t.test('diagnostics explain each result', async (t) => {
   t.equal(bad.result, 'fail');
   t.match(bad.why.join('\n'), /SPF fail for diag\.test; aligned: no/);
 });
+
+t.test('a check of a file that is not there fails cleanly (it was an uncaught stream error: found by the fuzzer)', async (t) => {
+  const missing = '/nonexistent/yubin-no-such-message.eml';
+  await t.rejects(checkDkim(missing), { code: 'ENOENT' });
+  await t.rejects(checkDmarc(missing, { ip: '198.51.100.1', from: 'x@y.test' }), { code: 'ENOENT' });
+  await new Promise((r) => setTimeout(r, 50));
+  t.pass('the process is still here');
+});

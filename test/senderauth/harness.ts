@@ -3,11 +3,11 @@ import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigStore } from '../../src/config/store.ts';
-import { Users } from '../../src/accounts/users.ts';
-import { EventBus } from '../../src/events/bus.ts';
-import { Leases } from '../../src/policy/leases.ts';
-import { stderrLogger, type Context } from '../../src/context.ts';
-import type { MessageContext, Direction } from '../../src/pipeline/stage.ts';
+import { type Context } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
+import type { MessageContext } from '../../src/pipeline/stage.ts';
+import type { Direction } from '../../src/mail/types.ts';
+import { createContext } from '../../firmware/context.ts';
 
 export interface Harness {
   dir: string;
@@ -25,7 +25,7 @@ export async function harness(t: { teardown(fn: () => unknown): void }, settings
   t.teardown(() => store.close());
   for (const [k, v] of Object.entries(settings)) store.stage(k, v);
   await store.commit();
-  const ctx: Context = { dataDir: dir, store, users: new Users(store), bus: new EventBus(), log: stderrLogger('warn'), leases: new Leases() };
+  const ctx: Context = createContext(dir, store, stderrLogger('warn'));
   let n = 0;
   return {
     dir,

@@ -1,6 +1,6 @@
 // RFC 4407 §2 (the Purported Responsible Address) and RFC 4406 §3 (record selection by scope).
 import t from 'tap';
-import { parseHeaderBlock } from '../../src/senderauth/headers.ts';
+import { parseHeaderBlock } from '../../src/mime/header-block.ts';
 import { findPra } from '../../src/senderauth/pra.ts';
 import { recordsForScope } from '../../src/senderauth/senderid.ts';
 

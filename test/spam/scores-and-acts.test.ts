@@ -5,6 +5,9 @@ import { quarantineExpiryService } from '../../src/quarantine/service.ts';
 import { startDnsServer } from '../support/dns-server.ts';
 import { contentContext, spooled, compose } from '../quarantine/fixture.ts';
 import type { Context } from '../../src/context.ts';
+import { Memo } from '../../src/pipeline/stage.ts';
+import { AUTH_RESULTS } from '../../src/senderauth/facts.ts';
+import { parseAuthResults } from '../../src/spam/rules.ts';
 
 // The client 127.0.0.9 is on bl.test; spammer.example is on dbl.test.
 async function listsContext(t: Parameters<typeof contentContext>[0]): Promise<Context> {
@@ -21,13 +24,18 @@ async function listsContext(t: Parameters<typeof contentContext>[0]): Promise<Co
   return ctx;
 }
 
-const ours = (results: string) => `Authentication-Results: mx.yubin.test; ${results}`;
+/** Our own sender checks' results, as the senderauth stage leaves them in the memo. */
+const ours = (results: string) => {
+  const memo = new Memo();
+  memo.set(AUTH_RESULTS, parseAuthResults([`Authentication-Results: mx.yubin.test; ${results}`], 'mx.yubin.test'));
+  return memo;
+};
 
 t.test('tags good mail as not spam and shows the score and the rules', async (t) => {
   const ctx = await listsContext(t);
   const msg = await spooled(ctx, await compose({ text: 'Minutes of the meeting.' }), {
     client: { address: '127.0.0.20', hostname: '', helo: 'mail.outside.example', tls: true, user: null, trusted: false },
-    prepend: [ours('spf=pass smtp.mailfrom=outside.example; dkim=pass header.d=outside.example; dmarc=pass header.from=outside.example')],
+    memo: ours('spf=pass smtp.mailfrom=outside.example; dkim=pass header.d=outside.example; dmarc=pass header.from=outside.example'),
   });
   t.same(await spamStage(msg, ctx), { action: 'accept', headers: ['X-Spam-Status: No, score=-4 required=5 tests=SPF_PASS(-1),DKIM_PASS(-1),DMARC_PASS(-2)', 'X-Spam-Score: -4'] });
 });
@@ -43,7 +51,7 @@ t.test('ignores Authentication-Results written by someone else', async (t) => {
 t.test('a DNSBL listing and a failed SPF tag the message', async (t) => {
   const ctx = await listsContext(t);
   const spamEvent = ctx.bus.once('spam.detected');
-  const msg = await spooled(ctx, await compose({ text: 'Cheap watches' }), { prepend: [ours('spf=softfail smtp.mailfrom=outside.example')] });
+  const msg = await spooled(ctx, await compose({ text: 'Cheap watches' }), { memo: ours('spf=softfail smtp.mailfrom=outside.example') });
   const verdict = await spamStage(msg, ctx);
   t.same(verdict, { action: 'accept', headers: ['X-Spam-Status: Yes, score=6 required=5 tests=SPF_SOFTFAIL(1),DNSBL(bl.test)(5)', 'X-Spam-Score: 6', 'X-Spam-Flag: YES'] });
   t.same(await spamEvent, { queueId: msg.queueId, client: '127.0.0.9', from: 'sender@outside.example', score: 6, action: 'tag' });
@@ -60,7 +68,7 @@ t.test('rejects with 550 5.7.1 above spam.rejectScore', async (t) => {
   const ctx = await listsContext(t);
   const msg = await spooled(ctx, await compose({ from: '"service@bank.example" <x@spammer.example>', subject: 'ACT NOW!!! 100% FREE', text: 'http://bit.ly/abc' }), {
     mailFrom: 'x@spammer.example',
-    prepend: [ours('spf=fail smtp.mailfrom=spammer.example; dmarc=fail header.from=spammer.example')],
+    memo: ours('spf=fail smtp.mailfrom=spammer.example; dmarc=fail header.from=spammer.example'),
   });
   const verdict = await spamStage(msg, ctx);
   t.equal(verdict.action, 'reject');
@@ -74,12 +82,12 @@ t.test('spam held in quarantine expires by itself', async (t) => {
   const ctx = await listsContext(t);
   await ctx.store.set('quarantine.expiry', '2s');
   await ctx.store.set('quarantine.sweepInterval', '1s');
-  const msg = await spooled(ctx, await compose({ text: 'Cheap watches' }), { prepend: [ours('spf=fail smtp.mailfrom=outside.example')] });
+  const msg = await spooled(ctx, await compose({ text: 'Cheap watches' }), { memo: ours('spf=fail smtp.mailfrom=outside.example') });
   const verdict = await spamStage(msg, ctx);
   t.equal(verdict.action, 'quarantine');
   if (verdict.action !== 'quarantine') return;
   t.equal(verdict.reason, 'spam score 8 (SPF_FAIL(3),DNSBL(bl.test)(5))');
-  await quarantineHook(ctx)(msg, verdict.reason, verdict.headers ?? []);
+  await quarantineHook(ctx)(msg, verdict.reason, verdict.headers ?? [], 'spam');
   const quarantine = new Quarantine(ctx);
   const [held] = await quarantine.list();
   t.equal(held?.reason, verdict.reason);

@@ -1,5 +1,5 @@
 // A small authoritative DNS server for tests: UDP and TCP on 127.0.0.1, port 0, the zone given as
-// data. It answers A, AAAA, MX (NULL MX too), TXT (long strings split into 255-byte pieces, RFC 1035
+// data. It answers A, AAAA, MX (NULL MX too), SRV, TXT (long strings split into 255-byte pieces, RFC 1035
 // §3.3.14), CNAME and PTR; missing names get NXDOMAIN, and SERVFAIL or a silent timeout on demand.
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server as TcpServer, type Socket } from 'node:net';
@@ -18,6 +18,8 @@ export interface ZoneEntry {
   TXT?: Array<string | Buffer | Array<string | Buffer>>;
   CNAME?: string;
   PTR?: string[];
+  /** RFC 2782; target '.' says the service is not offered (RFC 6186 §3.4). */
+  SRV?: Array<{ priority: number; weight: number; port: number; target: string }>;
   /** Answer every question for a type this entry has no records of with this failure. */
   fail?: FailMode;
   /** Fail only these types (wins over records). */
@@ -236,6 +238,8 @@ function recordsOf(name: string, entry: ZoneEntry, type: string): Answer[] {
       return (entry.TXT ?? []).map((txt) => ({ type: 'TXT', name, ttl, data: Array.isArray(txt) ? txt : splitTxt(txt) }));
     case 'PTR':
       return (entry.PTR ?? []).map((data) => ({ type: 'PTR', name, ttl, data }));
+    case 'SRV':
+      return (entry.SRV ?? []).map((srv) => ({ type: 'SRV', name, ttl, data: { ...srv, target: srv.target === '.' ? '' : srv.target } }));
     case 'CNAME':
       return entry.CNAME !== undefined ? [{ type: 'CNAME', name, ttl, data: entry.CNAME }] : [];
     default:

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { startFirmware, type Firmware } from '../../firmware/supervisor.ts';
 import { ConfigStore } from '../../src/config/store.ts';
-import { stderrLogger } from '../../src/context.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
 import { NODE_FLAGS, RUNTIME_ENV } from '../../firmware/node-flags.ts';
 
 export const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

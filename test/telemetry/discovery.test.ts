@@ -44,9 +44,10 @@ function problemsOf(m: Seen): string[] {
   return [...problems, ...deviceProblems(config).map((p) => `${m.topic}: ${p}`)];
 }
 
-t.test('Home Assistant discovery: every payload has the required fields of its entity type, one device, retained', async (t) => {
+t.test('Home Assistant per-entity discovery: every payload has the required fields of its entity type, one device, retained', async (t) => {
   const broker = await startMosquitto(t);
-  const ctx = await makeContext(t, { 'mqtt.url': broker.url, hostname: 'mx1.example.jp', 'board.profile': 'pi5', 'mqtt.metricsInterval': '1' });
+  // The per-entity form (Home Assistant before 2024.11), kept behind mqtt.discovery.
+  const ctx = await makeContext(t, { 'mqtt.url': broker.url, hostname: 'mx1.example.jp', 'board.profile': 'pi5', 'mqtt.metricsInterval': '1', 'mqtt.discovery': 'entity' });
   const alerts = createAlertEngine(ctx);
   const metrics = createMetrics(ctx);
   const mqtt = createMqttService(ctx, alerts, metrics, { version: '1.2.3' });
