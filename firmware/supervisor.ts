@@ -46,6 +46,7 @@ import { createDnsWatch } from '../src/dnsrecords/watch.ts';
 import { applyTimeZone } from '../board/system/timezone.ts';
 import { createDmarcReportService } from '../src/dmarcreport/service.ts';
 import type { CommandHooks } from './commands/types.ts';
+import { restoreFromSetup } from './commands/backup.ts';
 
 export interface FirmwareOptions {
   dataDir: string;
@@ -246,6 +247,7 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()),
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
     sendDmarcReports: (now) => dmarc.sendDue(now),
+    restoreBackup: restoreFromSetup,
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
     ...(options.reset ? { reset: options.reset } : {}),

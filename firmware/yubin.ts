@@ -12,6 +12,7 @@ import { systemdNotifier, underSystemd } from './sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
 import { START_USAGE } from './commands/start.ts';
 import { applyPendingReset } from './lifecycle/reset.ts';
+import { restoreFromSetup } from './commands/backup.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -177,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
   checkDataFolder(dataDir, named, init >= 0);
   const { runCli } = await import('./commands/cli.ts');
   const { senderAuthChecks } = await import('./checks.ts');
-  return runCli(words, { dataDir, hooks: (ctx) => ({ checks: senderAuthChecks(ctx) }) });
+  return runCli(words, { dataDir, hooks: (ctx) => ({ checks: senderAuthChecks(ctx), restoreBackup: restoreFromSetup }) });
 }
 
 main(process.argv.slice(2)).then(

@@ -131,6 +131,25 @@ export const backupCommand: Command = {
   ],
 };
 
+/**
+ * The setup wizard's "restore a backup" choice (CommandHooks.restoreBackup): asks for the file and
+ * its passphrase and restores it as `backup restore FILE` does. Ctrl-C cancels the setup; a file
+ * that does not restore leaves DATA as it was (the console then starts the setup again).
+ */
+export async function restoreFromSetup(env: CommandEnv): Promise<void> {
+  env.out.write("The backup file (a USB stick must be mounted first; 'backup restore FILE' does the same later).\n");
+  const file = await env.prompt('Backup file: ', { interruptible: true });
+  if (file === null) throw new Cancelled('cancelled');
+  const restore = backupCommand.subcommands!.find((c) => c.name === 'restore')!;
+  try {
+    const code = await restore.run!([file.trim()], env);
+    env.out.write(code === EXIT.ok ? 'the admin password is now the one of the board the backup was made on\n' : 'nothing restored\n');
+  } catch (err) {
+    if (err instanceof Cancelled) throw err;
+    env.out.write(`nothing restored: ${(err as Error).message}\n`);
+  }
+}
+
 /** A backup holds password hashes and private keys: its passphrase is the last line of defence. */
 function passphraseRules(passphrase: string): void {
   if (passphrase.length < 10) throw new ConfigError('passphrase', 'too short: use at least 10 characters (4 or 5 random words are best)');

@@ -25,7 +25,7 @@ export const factoryResetCommand: Command = {
     }
     const host = env.ctx.store.get('hostname');
     env.out.write(`factory-reset ${level}: erases ${ERASES[level].erases} of ${host}; ${ERASES[level].keeps}.\n`);
-    env.out.write("Afterwards the board starts as new: the console asks for a new admin password ('backup restore FILE' then brings a backup back).\n");
+    env.out.write('Afterwards the board starts as new: first-boot setup on the console, which offers to restore a backup.\n');
     const first = (await env.prompt("Type 'erase' to go on: "))?.trim();
     if (first !== 'erase') throw new Cancelled('cancelled');
     const second = (await env.prompt(`Really erase? Type the hostname (${host}) to confirm: `))?.trim();

@@ -15,7 +15,9 @@ import { stderrLogger } from '../../src/log/logger.ts';
 import { keygen } from '../../src/dkimsign/keys.ts';
 import { runCommand, splitWords, type CommandHooks } from '../../firmware/commands/index.ts';
 import { createContext } from '../../firmware/context.ts';
-import { applyPendingReset } from '../../firmware/lifecycle/reset.ts';
+import { applyPendingReset, requestReset } from '../../firmware/lifecycle/reset.ts';
+import { restoreFromSetup } from '../../firmware/commands/backup.ts';
+import { hasAdminPassword, checkAdminPassword, setAdminPassword } from '../../firmware/console/admin.ts';
 import { startInProcess, tempDir, seed, BASE_SETTINGS } from '../support/firmware.ts';
 import { swaks, run } from '../support/clients.ts';
 
@@ -252,4 +254,54 @@ t.test('backup create asks for the passphrase twice and refuses a short one', as
   const differ = await cli(ctx, `backup create ${file}`, [passphrase, 'something else entirely']);
   t.match(differ.err, /the two entries differ/);
   await t.rejects(stat(file), 'no file written');
+});
+
+t.test('first-boot setup offers the restore: a board reset to nothing comes back from a backup, with the old admin password', async (t) => {
+  const { dir, ctx } = await smallBoard(t);
+  await setAdminPassword(ctx, 'old-admin-password');
+  const file = join(await tempDir(t, 'yubin-backup-out-'), 'board.age');
+  t.equal((await cli(ctx, `backup create ${file}`, [passphrase, passphrase])).code, 0);
+  ctx.store.close();
+  await requestReset(dir, 'all');
+  t.equal(await applyPendingReset(dir), 'all');
+  const fresh = await openCtx(t, dir);
+  t.equal(hasAdminPassword(fresh), false, 'a new board: first-boot setup');
+  const prompts: string[] = [];
+  const answers = ['new-admin-password', 'new-admin-password', 'restore', file, passphrase];
+  let out = '';
+  const code = await runCommand(['setup'], {
+    ctx: fresh,
+    surface: 'console',
+    out: { write: (s) => void (out += s) },
+    err: { write: (s) => void (out += s) },
+    prompt: async (q) => (prompts.push(q), answers.shift() ?? null),
+    hooks: { restoreBackup: restoreFromSetup },
+  });
+  t.equal(code, 0, out);
+  t.same(prompts.slice(2), ['Set up anew, or restore a backup? (new/restore) [new]: ', 'Backup file: ', 'Backup passphrase: '], 'no further setup question');
+  t.match(out, /restored \d+ files from mx\.yubin\.test/);
+  t.match(out, /the admin password is now the one of the board the backup was made on/);
+  t.ok(fresh.users.get('alice'), 'the user is back');
+  t.ok(await checkAdminPassword(fresh, 'old-admin-password'), 'the backed-up admin password logs in');
+  t.equal(await readFile(join(dir, 'mail/alice/new/1.M1P1.mx'), 'utf8').catch(() => null), null, 'a settings-only backup brings no mail');
+});
+
+t.test('first-boot setup: a backup that does not restore leaves the board new', async (t) => {
+  const dir = await tempDir(t, 'yubin-backup-new-');
+  const ctx = await openCtx(t, dir);
+  const junk = join(dir, 'junk.age');
+  await writeFile(junk, 'not a backup');
+  let out = '';
+  const answers = ['new-admin-password', 'new-admin-password', 'restore', junk, passphrase];
+  await runCommand(['setup'], {
+    ctx,
+    surface: 'console',
+    out: { write: (s) => void (out += s) },
+    err: { write: (s) => void (out += s) },
+    prompt: async () => answers.shift() ?? null,
+    hooks: { restoreBackup: restoreFromSetup },
+  });
+  t.match(out, /nothing restored/);
+  t.equal(hasAdminPassword(ctx), false, 'still no admin password: the console starts the setup again');
+  t.same(ctx.users.list(), []);
 });

@@ -62,6 +62,8 @@ t.test('the board boots with an unreadable mqtt.ca and board.leds gpio without G
   typed('console-secret-1\n');
   await waitFor('the repeat prompt', () => /Repeat/.test(fw.stdout()));
   typed('console-secret-1\n');
+  await waitFor('the restore question', () => fw.stdout().includes('Set up anew, or restore a backup? (new/restore) [new]: '));
+  typed('\n');
   // The rest of the first-boot setup: Enter keeps every value and writes it.
   await waitFor('the setup questions', () => fw.stdout().includes('[2/7]'));
   typed('\n'.repeat(6));
