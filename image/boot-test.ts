@@ -255,11 +255,14 @@ async function main(target: Target, argv: string[]): Promise<number> {
 
 // The console (firmware/console/session.ts): a banner, "Password: ", then "Logged in." and a
 // prompt "HOSTNAME> " ("HOSTNAME*> " while settings are staged). The same UART also carries
-// kernel and systemd lines, so prompts are matched without anchoring them to the line's end.
-export const consolePrompt = /[\w.-]+\*?> /;
+// kernel and systemd lines, so prompts are matched without anchoring them to the line's end, but
+// at a line's start: the firmware's log lines hold addresses such as `to=<alice@yubin.test> `
+// mid-line, which once passed for a prompt (the login was skipped, `show status` typed as the
+// password).
+export const consolePrompt = /(?:^|[\r\n])[\w.-]+\*?> /;
 export async function loginOnConsole(theVm: Vm): Promise<void> {
   theVm.type('\r');
-  const seen = await theVm.waitFor(/Password: |[\w.-]+\*?> /, 20_000);
+  const seen = await theVm.waitFor(/Password: |(?:^|[\r\n])[\w.-]+\*?> /, 20_000);
   if (!seen[0].startsWith('Password')) return; // still logged in from an earlier step
   theVm.type(`${adminPassword}\r`);
   await theVm.waitFor(/Logged in\.[^\n]*\n/, 30_000);
