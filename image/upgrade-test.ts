@@ -234,6 +234,29 @@ async function main(argv: string[]): Promise<number> {
       if (!env.ORDER?.startsWith('B') || env.B_OK !== '1' || env.A_OK !== '1') return fail(`grubenv: ${JSON.stringify(env)}`);
       return `grubenv ORDER="${env.ORDER}" A_OK=${env.A_OK} B_OK=${env.B_OK} B_TRY=${env.B_TRY}`;
     });
+    await step('factory-reset level 2 on the console: the data partition is re-made and first-boot setup runs again, offering a restore', async () => {
+      await loginOnConsole(theVm);
+      theVm.type('factory-reset\r');
+      await theVm.waitFor(/Which reset, 1 or 2\? /, 20_000);
+      theVm.type('2\r');
+      await theVm.waitFor(/Type 'erase' to go on: /, 20_000);
+      theVm.type('erase\r');
+      await theVm.waitFor(/to confirm: /, 20_000);
+      theVm.type(`${hostname}\r`);
+      await theVm.waitFor(/rebooting to reset/, 30_000);
+      const remade = await theVm.waitFor(/yubin-image: factory reset: re-making the data partition[^\r\n]*[\r\n]/, bootS);
+      await theVm.waitFor(/yubin-image: seeded \/data\/yubin\/config\.json with the board defaults/, bootS);
+      await theVm.waitFor(readyLine, bootS);
+      theVm.type('\r');
+      await theVm.waitFor(/No admin password is set yet: first-boot setup\./, 60_000);
+      const fresh = `fresh-${randomBytes(6).toString('hex')}`;
+      await theVm.waitFor(/New admin password: /, 20_000);
+      theVm.type(`${fresh}\r`);
+      await theVm.waitFor(/Repeat admin password: /, 20_000);
+      theVm.type(`${fresh}\r`);
+      const offer = await theVm.waitFor(/Set up anew, or restore a backup\? \(new\/restore\) \[new\]: /, 20_000);
+      return `${remade[0].trim()}; config.json seeded anew; first-boot setup asks for an admin password, then: ${offer[0].trim()}`;
+    });
     console.log(`upgrade-test: whole run ${((performance.now() - started) / 1000).toFixed(0)} s`);
     return finish();
   } finally {
