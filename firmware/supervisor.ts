@@ -43,6 +43,8 @@ import { senderAuthChecks } from './checks.ts';
 import { formatQueue, QueueAdmin } from '../src/qmgr/admin.ts';
 import { createHoldService, type HoldService } from '../src/hold/service.ts';
 import { Extensions, formatExtensions, type Backoff } from './extensions.ts';
+import { upgradeStatusService } from './lifecycle/upgrade.ts';
+import { backupScheduleService } from '../src/backup/schedule.ts';
 import { createDnsWatch } from '../src/dnsrecords/watch.ts';
 import { applyTimeZone } from '../board/system/timezone.ts';
 import { createDmarcReportService } from '../src/dmarcreport/service.ts';
@@ -52,6 +54,7 @@ import { attachPolicyRoute } from '../src/mtasts/inbound.ts';
 import { autoconfigRoute } from '../src/autoconfig/routes.ts';
 import { formatTransportStatus } from '../src/acme/status.ts';
 import type { CommandHooks } from './commands/types.ts';
+import { restoreFromSetup } from './commands/backup.ts';
 
 export interface FirmwareOptions {
   dataDir: string;
@@ -67,6 +70,10 @@ export interface FirmwareOptions {
   restart?: () => void;
   /** What the console's `shutdown` and `reboot` do (yubin start stops, or asks systemd). */
   shutdown?: CommandHooks['shutdown'];
+  /** What `factory-reset` does once the reset is requested (yubin start restarts, or reboots the board). */
+  reset?: CommandHooks['reset'];
+  /** How often scheduled backups look whether one is due (tests shorten it; default a minute). */
+  backupLookMs?: number;
   /** Retry timing of failed extensions (tests shorten it). */
   backoff?: Backoff;
   /** How the firewall runs nft (a test's router namespace: ['ip', 'netns', 'exec', NS, 'nft']). */
@@ -251,7 +258,7 @@ export interface Addons {
   hooks: CommandHooks;
 }
 
-export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'backoff' | 'firewall' | 'ephemeralPorts'> = {}): Addons {
+export function createExtensions(ctx: Context, watchers: Watchers, mail: MailStations, options: Pick<FirmwareOptions, 'restart' | 'shutdown' | 'reset' | 'backoff' | 'backupLookMs' | 'firewall' | 'ephemeralPorts'> = {}): Addons {
   const { alerts, metrics } = watchers;
   const extensions = new Extensions(ctx, options.backoff ? { backoff: options.backoff } : {});
   metrics.setQueueDepthSource(() => mail.qmgr.depth());
@@ -271,6 +278,8 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
   }));
   const acme = extensions.add('acme', (c) => createAcmeService(c, { certificates: mail.certificates, web }));
   extensions.add('tlsrpt', (c) => createTlsReportService({ ctx: c, recorder: mail.recorder, spool: mail.spool, enqueue: (id) => mail.qmgr.enqueue(id) }));
+  extensions.add('upgrade-status', (c) => upgradeStatusService(c));
+  extensions.add('backup-schedule', (c) => backupScheduleService(c, { firmware: VERSION, ...(options.backupLookMs ? { lookMs: options.backupLookMs } : {}) }));
   const hooks: CommandHooks = {
     alerts,
     firewall,
@@ -278,8 +287,10 @@ export function createExtensions(ctx: Context, watchers: Watchers, mail: MailSta
     status: async () => formatStatus(await metrics.snapshot(), mqtt.status()) + formatExtensions(extensions.status()) + formatTransportStatus(ctx.store.settings, mail.certificates.current),
     queue: async () => formatQueue(await new QueueAdmin(mail.spool, mail.qmgr).list()) || 'queue empty',
     sendDmarcReports: (now) => dmarc.sendDue(now),
+    restoreBackup: restoreFromSetup,
     ...(options.restart ? { restart: options.restart } : {}),
     ...(options.shutdown ? { shutdown: options.shutdown } : {}),
+    ...(options.reset ? { reset: options.reset } : {}),
   };
   // The CLI's way in: every command against this firmware, with these hooks (firmware/control-socket.ts).
   extensions.add('control', (c) => createControlService(c, hooks));

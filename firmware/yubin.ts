@@ -11,6 +11,8 @@ import { startFirmware, type Firmware } from './supervisor.ts';
 import { systemdNotifier, underSystemd } from './sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
 import { START_USAGE } from './commands/start.ts';
+import { applyPendingReset } from './lifecycle/reset.ts';
+import { restoreFromSetup } from './commands/backup.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -65,11 +67,15 @@ async function start(argv: string[]): Promise<void> {
   const systemd = systemdNotifier();
   let stopWatchdog: (() => void) | undefined;
   const boot = async () => {
+    // A factory reset asked for before this start is carried out before anything opens the data.
+    const reset = await applyPendingReset(resolve(args.dataDir));
+    if (reset) process.stdout.write(`yubin: factory reset (${reset}) done: starting as new\n`);
     firmware = await startFirmware({
       ...args,
       console: true,
       restart: () => void restart(),
       shutdown,
+      reset: resetNow,
       // The image's boot test and the test suite wait for this line.
       onReady: (ports) => {
         const list = Object.entries(ports).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -133,6 +139,16 @@ async function start(argv: string[]): Promise<void> {
     setImmediate(() => stop('console shutdown'));
     return 'stopping Yubin';
   }
+  // factory-reset: on the board a reboot (the data partition may be re-made before the firmware
+  // starts); elsewhere a restart in place, which carries the reset out first (boot above).
+  async function resetNow(): Promise<string> {
+    if (underSystemd()) {
+      await promisify(execFile)('systemctl', ['--no-block', 'reboot'], { timeout: 10_000 });
+      return 'rebooting to reset: Yubin stops first, then the board starts as new';
+    }
+    setImmediate(() => void restart());
+    return 'restarting Yubin to reset';
+  }
   await boot();
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -167,7 +183,7 @@ async function main(argv: string[]): Promise<number> {
   checkDataFolder(dataDir, named, init >= 0);
   const { runCli } = await import('./commands/cli.ts');
   const { senderAuthChecks } = await import('./checks.ts');
-  return runCli(words, { dataDir, hooks: (ctx) => ({ checks: senderAuthChecks(ctx) }) });
+  return runCli(words, { dataDir, hooks: (ctx) => ({ checks: senderAuthChecks(ctx), restoreBackup: restoreFromSetup }) });
 }
 
 main(process.argv.slice(2)).then(

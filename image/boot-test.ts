@@ -21,7 +21,7 @@ import { hashPassword } from '../src/accounts/passwords.ts';
 type Outcome = { status: 'pass' | 'fail' | 'skip'; detail: string };
 const results: Array<{ step: string } & Outcome> = [];
 
-async function step(name: string, body: () => Promise<Outcome | string>): Promise<Outcome> {
+export async function step(name: string, body: () => Promise<Outcome | string>): Promise<Outcome> {
   const start = performance.now();
   let outcome: Outcome;
   try {
@@ -42,21 +42,45 @@ async function step(name: string, body: () => Promise<Outcome | string>): Promis
 }
 
 let consoleTail: (() => string) | undefined;
+export const showConsoleOnFailure = (vm: Vm) => (consoleTail = () => vm.tail(30));
 const skip = (detail: string): Outcome => ({ status: 'skip', detail });
-const fail = (detail: string): Outcome => ({ status: 'fail', detail });
+export const fail = (detail: string): Outcome => ({ status: 'fail', detail });
 
 // Who the test is: a mailbox with an APOP secret, and the console's admin password.
-const user = 'alice';
-const domain = 'yubin.test';
-const apopSecret = `apop-${randomBytes(6).toString('hex')}`;
-const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
+export const user = 'alice';
+export const domain = 'yubin.test';
+export const apopSecret = `apop-${randomBytes(6).toString('hex')}`;
+export const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
+
+/**
+ * The loader's command line plus `extra` (the memory report the RSS figure is read from), without
+ * quiet (when a step fails, the console tail printed with it shows the boot); and the kernel alone
+ * in `dir`, for the KVM probe (qemu.ts: probeKvm). GRUB's A/B config, or syslinux's on older images.
+ */
+export async function bootArgs(disk: string, dir: string, extra: string): Promise<void> {
+  const fat = await fatOf(disk);
+  const grub = await run('mtype', ['-i', fat, '::grub/grub.cfg']).catch(() => null);
+  if (grub !== null) {
+    await writeFile(`${dir}/grub.cfg`, grub.replace(/^(set yubin_args=".*)"$/m, `$1 ${extra}"`).replace(' quiet', ''));
+    await run('mcopy', ['-o', '-i', fat, `${dir}/grub.cfg`, '::grub/grub.cfg']);
+    // The kernel is in slot A's squashfs (partition 2).
+    const slotA = (await partitions(disk))[1]!;
+    await run('unsquashfs', ['-q', '-n', '-o', String(slotA.startBytes), '-d', `${dir}/slot-a`, disk, 'boot/vmlinuz']);
+    await run('cp', [`${dir}/slot-a/boot/vmlinuz`, `${dir}/vmlinuz`]);
+    return;
+  }
+  const cfg = await run('mtype', ['-i', fat, '::syslinux.cfg']);
+  await writeFile(`${dir}/syslinux.cfg`, cfg.replace(/^(\s*APPEND .*)$/m, `$1 ${extra}`).replace(' quiet', ''));
+  await run('mcopy', ['-o', '-i', fat, `${dir}/syslinux.cfg`, '::syslinux.cfg']);
+  await run('mcopy', ['-i', fat, '::vmlinuz', dir]);
+}
 
 /** A data partition holding the board defaults plus the test's user, made through the real store. */
-async function testDataPartition(dir: string): Promise<string> {
+export async function testDataPartition(dir: string, extra: Record<string, unknown> = {}): Promise<string> {
   const tree = `${dir}/data-tree`;
   const dataDir = `${tree}/yubin`;
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await writeFile(`${dataDir}/config.json`, boardConfigJson({ domains: [domain], 'console.passwordHash': await hashPassword(adminPassword) }), { mode: 0o600 });
+  await writeFile(`${dataDir}/config.json`, boardConfigJson({ domains: [domain], 'console.passwordHash': await hashPassword(adminPassword), ...extra }), { mode: 0o600 });
   const store = await ConfigStore.open(dataDir);
   const users = new Users(store);
   await users.add(user, `pw-${randomBytes(8).toString('hex')}`);
@@ -94,21 +118,16 @@ async function main(target: Target, argv: string[]): Promise<number> {
     // A copy, sparse, on a disk larger than the image: the data partition must grow into it.
     const disk = `${dir}/disk.raw`;
     await run('cp', ['--sparse=always', image, disk]);
-    const before = (await partitions(disk))[2]!.sizeBytes;
+    // The data partition is the last one (3 on a one-root image, 4 with A/B slots).
+    const dataPart = (await partitions(disk)).at(-1)!;
+    const before = dataPart.sizeBytes;
     const rawBytes = (await run('stat', ['-c', '%s', disk])).trim();
     await truncate(disk, Number(rawBytes) + 1024 * MiB);
     let kernel: { vmlinuz: string; initrd: string; append: string } | undefined;
     const report = 'yubin.report=5';
     if (target.arch === 'x64') {
-      await writePartition(disk, 3, await testDataPartition(dir));
-      // The loader's command line, plus the memory report the RSS figure is read from.
-      const fat = await fatOf(disk);
-      const cfg = await run('mtype', ['-i', fat, '::syslinux.cfg']);
-      // Without quiet: when a step fails, the console tail printed with it shows the boot.
-      await writeFile(`${dir}/syslinux.cfg`, cfg.replace(/^(\s*APPEND .*)$/m, `$1 ${report}`).replace(' quiet', ''));
-      await run('mcopy', ['-o', '-i', fat, `${dir}/syslinux.cfg`, '::syslinux.cfg']);
-      // The kernel alone, for the KVM probe (qemu.ts: probeKvm).
-      await run('mcopy', ['-i', fat, '::vmlinuz', dir]);
+      await writePartition(disk, dataPart.number, await testDataPartition(dir));
+      await bootArgs(disk, dir, report);
     } else {
       // -M virt has no Pi firmware: take kernel and initrd from the image's FAT, console on the PL011.
       const fat = await fatOf(disk);
@@ -123,7 +142,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
     const start = (accel: 'kvm' | 'tcg') => {
       const started = new Vm({ target, disk, dir, accel, ...(kernel ? { kernel } : {}) });
       vm = started;
-      consoleTail = () => started.tail(30);
+      showConsoleOnFailure(started);
       console.log(`boot-test: qemu ${target.arch} with ${accel.toUpperCase()}, 512 MiB, image ${image}`);
       return started;
     };
@@ -188,20 +207,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
     };
     await step('POP3: the user fetches it with APOP', pop3);
 
-    // The console (firmware/console/session.ts): a banner, "Password: ", then "Logged in." and a
-    // prompt "HOSTNAME> " ("HOSTNAME*> " while settings are staged). The same UART also carries
-    // kernel and systemd lines, so prompts are matched without anchoring them to the line's end, but
-    // at a line's start: the firmware's log lines hold addresses such as `to=<alice@yubin.test> `
-    // mid-line, which once passed for a prompt (the login was skipped, the password refused).
-    const consolePrompt = /(?:^|[\r\n])[\w.-]+\*?> /;
-    const consoleLogin = async (): Promise<void> => {
-      theVm.type('\r');
-      const seen = await theVm.waitFor(/Password: |(?:^|[\r\n])[\w.-]+\*?> /, 20_000);
-      if (!seen[0].startsWith('Password')) return; // still logged in from an earlier step
-      theVm.type(`${adminPassword}\r`);
-      await theVm.waitFor(/Logged in\.[^\n]*\n/, 30_000);
-      await theVm.waitFor(consolePrompt, 10_000);
-    };
+    const consoleLogin = () => loginOnConsole(theVm);
     await step('console: log in on the UART and run show status', async () => {
       await consoleLogin();
       theVm.type('show status\r');
@@ -247,6 +253,22 @@ async function main(target: Target, argv: string[]): Promise<number> {
   }
 }
 
+// The console (firmware/console/session.ts): a banner, "Password: ", then "Logged in." and a
+// prompt "HOSTNAME> " ("HOSTNAME*> " while settings are staged). The same UART also carries
+// kernel and systemd lines, so prompts are matched without anchoring them to the line's end, but
+// at a line's start: the firmware's log lines hold addresses such as `to=<alice@yubin.test> `
+// mid-line, which once passed for a prompt (the login was skipped, `show status` typed as the
+// password).
+export const consolePrompt = /(?:^|[\r\n])[\w.-]+\*?> /;
+export async function loginOnConsole(theVm: Vm): Promise<void> {
+  theVm.type('\r');
+  const seen = await theVm.waitFor(/Password: |(?:^|[\r\n])[\w.-]+\*?> /, 20_000);
+  if (!seen[0].startsWith('Password')) return; // still logged in from an earlier step
+  theVm.type(`${adminPassword}\r`);
+  await theVm.waitFor(/Logged in\.[^\n]*\n/, 30_000);
+  await theVm.waitFor(consolePrompt, 10_000);
+}
+
 /** The issue's target for the firmware's idle RSS inside the image. */
 const rssTargetMiB = 50;
 /** Above this the step fails: the V8 old-generation cap (--max-old-space-size=128 in NODE_FLAGS), a leak. */
@@ -273,7 +295,7 @@ async function rssStep(vm: Vm, when: 'idle' | 'after-mail'): Promise<void> {
   });
 }
 
-function finish(): number {
+export function finish(): number {
   const count = (s: Outcome['status']) => results.filter((r) => r.status === s).length;
   console.log(`${count('pass')} passed, ${count('fail')} failed, ${count('skip')} skipped`);
   return count('fail') > 0 || count('pass') === 0 ? 1 : 0;

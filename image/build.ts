@@ -2,6 +2,7 @@
 // from Debian's packages (mmdebstrap), the registry's Node 24 and `npm run build`'s bundle.
 // Layout: FAT boot (kernel, initrd, loader config) · read-only ext4 root · ext4 data (grows).
 import { mkdir, rm, cp, readdir, rename, writeFile, symlink, truncate, stat, readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { run, secondsSince } from './lib/run.ts';
 import { parseArch, option, targets, outDir, repoRoot, imageRoot, type Target } from './lib/targets.ts';
 import { debianRoot } from './lib/rootfs.ts';
@@ -9,13 +10,22 @@ import { nodeRuntime, installNode } from './lib/node-runtime.ts';
 import { bundleFirmware } from './bundle.ts';
 import { boardConfigJson } from './lib/board-defaults.ts';
 import { NODE_FLAGS, RUNTIME_ENV } from '../firmware/node-flags.ts';
-import { makeFat, makeExt4, assembleDisk, MiB } from './lib/disk.ts';
+import { makeFat, makeExt4, makeSquashfs, assembleDisk, MiB, type Partition } from './lib/disk.ts';
+import { pruneModules } from './lib/modules.ts';
+import { grubCfg, makeGrubenv, grubBios, writeRaucConfig, SLOT_MIB, BOOT_MIB_X64, DISK_ID, compatible } from './lib/slots.ts';
+import { signingKey, makeBundle, type SigningKey } from './lib/rauc.ts';
 
 export const bootSizeMiB = 128;
 export const dataSizeMiB = 64;
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 export function imagePath(target: Target): string {
   return `${outDir}/yubin-${target.arch}.img`;
+}
+
+/** The signed upgrade bundle the build makes beside the image (A/B targets). */
+export function bundlePath(target: Target): string {
+  return `${outDir}/yubin-${target.arch}.raucb`;
 }
 
 // Kernel drivers a mail server and router never loads (graphics, sound, cameras, Wi-Fi without
@@ -52,9 +62,20 @@ const enabled: ReadonlyArray<readonly [string, string]> = [
   ['sockets.target.wants', '/lib/systemd/system/systemd-networkd.socket'],
   ['multi-user.target.wants', '/lib/systemd/system/systemd-resolved.service'],
   ['multi-user.target.wants', '/etc/systemd/system/yubin-report.service'],
+  ['multi-user.target.wants', '/etc/systemd/system/yubin-health.service'],
+  ['multi-user.target.wants', '/etc/systemd/system/yubin-factory-reset.service'],
 ];
 
-async function customizeRoot(root: string, target: Target, app: string): Promise<void> {
+// grub-common is there for grub-editenv alone (RAUC writes GRUB's environment block with it).
+// An A/B root is replaced whole by an upgrade, never patched by a package manager: apt, dpkg's
+// file lists and maintainer scripts and Perl (only they use it) go too. (/var is a tmpfs at run
+// time anyway; dpkg's status file stays, as the list of what is in the image.)
+const abLeftovers = ['usr/share/grub', 'usr/lib/grub', 'etc/grub.d', 'usr/share/locale', 'usr/lib/apt', 'etc/apt', 'var/lib/dpkg/info',
+  'var/lib/apt', 'usr/lib/@TRIPLET@/libperl.so.5.36', 'usr/lib/@TRIPLET@/libperl.so.5.36.0'];
+const abLeftoverBinaries = /^(grub-(?!editenv$)|apt|perl)/;
+
+
+async function customizeRoot(root: string, target: Target, app: string, options: { release: string; key: SigningKey }): Promise<void> {
   await cp(`${imageRoot}/files/common`, root, { recursive: true });
   const unit = `${root}/etc/systemd/system/yubin.service`;
   const environment = Object.entries(RUNTIME_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -67,6 +88,19 @@ async function customizeRoot(root: string, target: Target, app: string): Promise
   await cp(app, `${root}/usr/lib/yubin/app`, { recursive: true });
   await mkdir(`${root}/usr/lib/yubin/defaults`, { recursive: true });
   await writeFile(`${root}/usr/lib/yubin/defaults/config.json`, boardConfigJson());
+  // What /usr/lib/yubin/prepare reports at each start (the upgrade test tells v1 from v2 by it).
+  await writeFile(`${root}/usr/lib/yubin/release`, `${options.release}\n`);
+  if (target.abSlots) {
+    await writeRaucConfig(root, target, options.key.cert);
+    // No root line: the slot GRUB chose is mounted by the kernel (root=PARTUUID=…), read-only;
+    // the FAT is mounted writable for RAUC's grub-editenv.
+    const fstab = (await readFile(`${root}/etc/fstab`, 'utf8')).split('\n').filter((l) => !/^LABEL=yubin-root\s/.test(l))
+      .map((l) => l.replace(/^LABEL=yubin-boot(\s+\/boot\/firmware\s+vfat\s+)ro,noauto,nofail/, `PARTUUID=${DISK_ID}-01$1rw,noatime,nofail,flush`)).join('\n');
+    await writeFile(`${root}/etc/fstab`, fstab);
+    const triplet = target.debianArch === 'amd64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu';
+    for (const path of abLeftovers) await rm(`${root}/${path.replace('@TRIPLET@', triplet)}`, { recursive: true, force: true });
+    for (const dir of ['usr/bin', 'usr/sbin']) for (const f of await readdir(`${root}/${dir}`)) if (abLeftoverBinaries.test(f)) await rm(`${root}/${dir}/${f}`, { force: true });
+  }
   await mkdir(`${root}/data`, { recursive: true });
   await mkdir(`${root}/boot/firmware`, { recursive: true });
   // Empty machine-id: systemd makes a transient one on each boot of the read-only root.
@@ -88,8 +122,13 @@ async function customizeRoot(root: string, target: Target, app: string): Promise
   }
   const [kernel] = await readdir(`${root}/lib/modules`);
   if (kernel === undefined) throw new Error('no kernel in the Debian root');
-  for (const dir of unneededModules) await rm(`${root}/lib/modules/${kernel}/kernel/${dir}`, { recursive: true, force: true });
-  await run('depmod', ['-b', root, kernel]);
+  if (target.modules) {
+    const { kept, total } = await pruneModules(root, kernel, target.modules);
+    console.log(`image: kernel modules: ${kept} of ${total} kept`);
+  } else {
+    for (const dir of unneededModules) await rm(`${root}/lib/modules/${kernel}/kernel/${dir}`, { recursive: true, force: true });
+    await run('depmod', ['-b', root, kernel]);
+  }
   const triplet = target.debianArch === 'amd64' ? 'x86_64-linux-gnu' : 'aarch64-linux-gnu';
   for (const path of unneededFiles) await rm(`${root}/${path.replace('@TRIPLET@', triplet)}`, { recursive: true, force: true });
   for (const dir of ['var/cache', 'var/log', 'var/tmp']) {
@@ -103,6 +142,16 @@ async function bootFiles(root: string, target: Target, bootDir: string): Promise
   const [kernel] = await readdir(`${root}/lib/modules`);
   await rm(bootDir, { recursive: true, force: true });
   await mkdir(bootDir, { recursive: true });
+  if (target.abSlots) {
+    // Each slot boots its own kernel: they stay in the root, under names grub.cfg knows.
+    await rename(`${root}/boot/vmlinuz-${kernel}`, `${root}/boot/vmlinuz`);
+    await rename(`${root}/boot/initrd.img-${kernel}`, `${root}/boot/initrd.img`);
+    for (const f of await readdir(`${root}/boot`)) if (!['firmware', 'vmlinuz', 'initrd.img'].includes(f)) await rm(`${root}/boot/${f}`, { recursive: true, force: true });
+    for (const link of ['vmlinuz', 'vmlinuz.old', 'initrd.img', 'initrd.img.old']) await rm(`${root}/${link}`, { force: true });
+    await writeFile(`${bootDir}/grub.cfg`, grubCfg(target));
+    await makeGrubenv(`${bootDir}/grubenv`);
+    return [[`${bootDir}/grub.cfg`, 'grub/grub.cfg'], [`${bootDir}/grubenv`, 'grub/grubenv']];
+  }
   // Out of the root: the FAT is where the loader finds them, and the root stays smaller.
   await rename(`${root}/boot/vmlinuz-${kernel}`, `${bootDir}/vmlinuz`);
   await rename(`${root}/boot/initrd.img-${kernel}`, `${bootDir}/initrd.img`);
@@ -123,12 +172,24 @@ export interface BuildResult {
   image: string;
   rawBytes: number;
   xzBytes: number | null;
+  /** The signed bundle of the same root (A/B targets). */
+  bundle: string | null;
+  rootMiB: number;
   seconds: string;
 }
 
-export async function buildImage(target: Target, options: { xz: boolean }): Promise<BuildResult> {
-  const start = performance.now();
-  const work = `${outDir}/${target.arch}`;
+export interface BuildOptions {
+  xz: boolean;
+  /** What /usr/lib/yubin/release says (default: the package version). */
+  release?: string;
+  key?: SigningKey;
+  /** Work folder (default image/out/<arch>); the upgrade test builds its v2 elsewhere. */
+  work?: string;
+}
+
+/** The appliance's root for `target` in `work`/root, and the FAT's files: Debian, Node, the firmware. */
+export async function buildRoot(target: Target, options: { release: string; key: SigningKey; work: string }): Promise<{ root: string; boot: Array<[string, string]> }> {
+  const { work } = options;
   await mkdir(work, { recursive: true });
   const bundle = await bundleFirmware({ target, entry: `${repoRoot}/firmware/yubin.ts`, out: `${work}/app` });
   console.log(`image: firmware bundle ${(bundle.bundleBytes / 1024).toFixed(0)} KiB, Node ${bundle.nodeVersion}`);
@@ -138,28 +199,72 @@ export async function buildImage(target: Target, options: { xz: boolean }): Prom
   await mkdir(root, { recursive: true });
   await run('tar', ['-xpf', tarball, '-C', root, '--numeric-owner']);
   const boot = await bootFiles(root, target, `${work}/boot`);
-  await customizeRoot(root, target, `${work}/app`);
+  await customizeRoot(root, target, `${work}/app`, options);
+  return { root, boot };
+}
+
+/** The root slot image: squashfs (xz; the root is read-only anyway), refused when it outgrows its slot. */
+export async function slotImage(root: string, file: string, target: Target): Promise<number> {
+  const bytes = await makeSquashfs(file, root, target);
+  if (bytes > SLOT_MIB * MiB) throw new Error(`root image ${(bytes / MiB).toFixed(1)} MiB does not fit a ${SLOT_MIB} MiB slot`);
+  return bytes;
+}
+
+export async function buildImage(target: Target, options: BuildOptions): Promise<BuildResult> {
+  const start = performance.now();
+  const work = options.work ?? `${outDir}/${target.arch}`;
+  const release = options.release ?? VERSION;
+  const key = options.key ?? (await signingKey());
+  if (target.abSlots && key.development) console.log(`image: signing with the DEVELOPMENT key ${key.cert} (give --cert/--key for a release)`);
+  const { root, boot } = await buildRoot(target, { release, key, work });
 
   const bootFat = `${work}/boot.vfat`;
-  await makeFat(bootFat, bootSizeMiB, 'yubin-boot', boot);
+  await makeFat(bootFat, target.abSlots ? BOOT_MIB_X64 : bootSizeMiB, 'yubin-boot', boot);
   let mbr: string | undefined;
-  if (target.arch === 'x64') {
+  let core: string | undefined;
+  if (target.abSlots) {
+    const grub = await grubBios(work);
+    mbr = grub.bootImg;
+    core = grub.coreImg;
+  } else if (target.arch === 'x64') {
     // BIOS boot: syslinux's loader on the FAT (installed through mtools, no mount) and its MBR code.
     await run('syslinux', ['--install', bootFat]);
     mbr = '/usr/lib/syslinux/mbr/mbr.bin';
   }
-  const rootMiB = await makeExt4(`${work}/root.ext4`, root, 'yubin-root', { slackMiB: 16, journal: false });
+  let rootMiB: number;
+  let rootPart: Partition[];
+  let bundle: string | null = null;
+  if (target.abSlots) {
+    const slot = `${work}/root.img`;
+    const bytes = await slotImage(root, slot, target);
+    rootMiB = Math.round((bytes / MiB) * 10) / 10;
+    rootPart = [{ file: slot, type: '83', sizeMiB: SLOT_MIB }, { file: null, type: '83', sizeMiB: SLOT_MIB }];
+    bundle = await makeBundle({ rootImage: slot, compatible: compatible(target), version: release, key, out: bundlePath(target), work });
+    console.log(`image: bundle ${bundle} (${((await stat(bundle)).size / MiB).toFixed(1)} MiB, ${compatible(target)} ${release})`);
+  } else {
+    if (target.arch === 'arm64') {
+      // Now on the FAT: the Pi firmware, the DTBs of the boards we support, kernel and initrd. The
+      // root's copies (raspi-firmware's own, every DTB of the kernel package, the second kernel and
+      // initrd its hooks put in /boot/firmware) are never read at run time.
+      const [kernel] = await readdir(`${root}/lib/modules`);
+      for (const path of ['usr/lib/raspi-firmware', `usr/lib/linux-image-${kernel}`]) await rm(`${root}/${path}`, { recursive: true, force: true });
+      for (const f of await readdir(`${root}/boot/firmware`)) await rm(`${root}/boot/firmware/${f}`, { recursive: true, force: true });
+    }
+    rootMiB = await makeExt4(`${work}/root.ext4`, root, 'yubin-root', { slackMiB: 16, journal: false });
+    rootPart = [{ file: `${work}/root.ext4`, type: '83' }];
+  }
   const emptyData = `${work}/data-empty`;
   await rm(emptyData, { recursive: true, force: true });
   await mkdir(emptyData);
   await makeExt4(`${work}/data.ext4`, emptyData, 'yubin-data', { slackMiB: 0, journal: true, minMiB: dataSizeMiB });
   const image = imagePath(target);
   const rawBytes = await assembleDisk(image, [
-    { file: bootFat, type: 'c', bootable: true },
-    { file: `${work}/root.ext4`, type: '83' },
+    { file: bootFat, type: target.abSlots ? 'e' : 'c', bootable: true },
+    ...rootPart,
     { file: `${work}/data.ext4`, type: '83' },
-  ], mbr);
-  console.log(`image: ${image} raw ${(rawBytes / MiB).toFixed(0)} MiB (boot ${bootSizeMiB}, root ${rootMiB}, data ${dataSizeMiB} MiB, grows on first boot)`);
+  ], { ...(mbr ? { mbrCode: mbr } : {}), ...(core ? { coreImg: core } : {}), ...(target.abSlots ? { diskId: DISK_ID } : {}) });
+  const layout = target.abSlots ? `boot ${BOOT_MIB_X64}, slots A and B ${SLOT_MIB} each (root image ${rootMiB} MiB in A, B empty)` : `boot ${bootSizeMiB}, root ${rootMiB}`;
+  console.log(`image: ${image} raw ${(rawBytes / MiB).toFixed(0)} MiB (${layout}, data ${dataSizeMiB} MiB, grows on first boot)`);
   let xzBytes: number | null = null;
   if (options.xz) {
     const xzStart = performance.now();
@@ -170,7 +275,7 @@ export async function buildImage(target: Target, options: { xz: boolean }): Prom
   }
   const seconds = secondsSince(start);
   console.log(`image: built in ${seconds} s`);
-  return { image, rawBytes, xzBytes, seconds };
+  return { image, rawBytes, xzBytes, bundle, rootMiB, seconds };
 }
 
 if (import.meta.main) {
@@ -178,12 +283,15 @@ if (import.meta.main) {
   try {
     if (process.getuid?.() !== 0) throw new Error('must run as root (mmdebstrap and mke2fs -d keep file owners only as root)');
     const target = targets[parseArch(option(argv, '--arch'))];
-    for (const tool of ['mmdebstrap', 'depmod', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'xz', ...(target.arch === 'x64' ? ['syslinux'] : [])]) {
+    const abTools = ['mksquashfs', 'grub-mkimage', 'grub-editenv', 'rauc', 'openssl'];
+    for (const tool of ['mmdebstrap', 'depmod', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'xz', ...(target.abSlots ? abTools : target.arch === 'x64' ? ['syslinux'] : [])]) {
       await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
         throw new Error(`${tool} not found: install the Debian packages listed in image/README.md`);
       });
     }
-    await buildImage(target, { xz: !argv.includes('--no-xz') });
+    const cert = option(argv, '--cert');
+    const key = option(argv, '--key');
+    await buildImage(target, { xz: !argv.includes('--no-xz'), key: await signingKey({ cert, key }), ...(option(argv, '--release') ? { release: option(argv, '--release')! } : {}) });
   } catch (err) {
     console.error(`image: ${(err as Error).message}`);
     process.exitCode = 1;

@@ -17,7 +17,7 @@ packages=(
   "${build_packages[@]}"
   swaks libnet-ssleay-perl socat mosquitto mosquitto-clients nftables iproute2 procps python3-dkim python3-lxml
   fetchmail clamav-daemon openssl curl util-linux zip gpg gpg-agent qpdf
-  testssl.sh pebble bind9
+  testssl.sh pebble bind9 age tar grub-common kmod
 )
 
 install_missing() {

@@ -13,6 +13,9 @@ import { archiveCommand } from './archive.ts';
 import { quarantineCommand, dkimCommand } from './mailsec.ts';
 import { Cancelled } from './secrets.ts';
 import { startCommand } from './start.ts';
+import { backupCommand } from './backup.ts';
+import { factoryResetCommand } from './reset.ts';
+import { upgradeCommand } from './upgrade.ts';
 import { traceCommand } from './trace.ts';
 import { dnsCommand } from './dns.ts';
 import { setupCommand } from './setup.ts';
@@ -69,6 +72,9 @@ export const commands: Command[] = [
   archiveCommand,
   quarantineCommand,
   dkimCommand,
+  backupCommand,
+  factoryResetCommand,
+  upgradeCommand,
   dnsCommand,
   acmeCommand,
   mtastsCommand,

@@ -31,6 +31,9 @@ export interface CommandHooks {
   /** `shutdown` / `reboot`: stop the appliance (on the board: then power it off or reboot it).
    * Returns at once with what is going to happen; the stop itself follows. */
   shutdown?(how: 'poweroff' | 'reboot'): Promise<string> | string;
+  /** `factory-reset`: carry out the reset just requested (restart Yubin; on the board reboot it).
+   * Returns at once with what is going to happen. */
+  reset?(): Promise<string> | string;
   /** Send the DMARC aggregate reports of the finished days now (`now`: the clock to judge "finished" by). */
   sendDmarcReports?(now?: number): Promise<number>;
   /** The setup wizard's "restore a backup" choice (the backup feature brings it; absent: not offered). */

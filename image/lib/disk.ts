@@ -9,18 +9,23 @@ export const MiB = 1024 * 1024;
 const firstOffset = 4 * MiB;
 
 export interface Partition {
-  file: string;
-  /** MBR type: c = FAT32 LBA, 83 = Linux. */
-  type: 'c' | '83';
+  /** The file system image to place; null: an empty partition (a root slot not yet written). */
+  file: string | null;
+  /** MBR type: c = FAT32 LBA, e = FAT16 LBA, 83 = Linux. */
+  type: 'c' | 'e' | '83';
   bootable?: boolean;
+  /** The partition's size when it is to be larger than its file (a root slot); default the file's size. */
+  sizeMiB?: number;
 }
 
 /** A FAT boot partition of `sizeMiB` holding `files` (local path → name in the root of the FAT). */
 export async function makeFat(file: string, sizeMiB: number, label: string, files: ReadonlyArray<readonly [string, string]>): Promise<void> {
   await rm(file, { force: true });
-  await run('mkfs.vfat', ['-F', '32', '-n', label.toUpperCase(), '-C', file, String(sizeMiB * 1024)]);
-  // Copy in batches: one mcopy per file would cost a second each on a busy machine.
+  // FAT32 needs at least ~33 MiB; a smaller boot partition (GRUB's files only) is FAT16.
+  await run('mkfs.vfat', ['-F', sizeMiB >= 64 ? '32' : '16', '-n', label.toUpperCase(), '-C', file, String(sizeMiB * 1024)]);
   const env = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
+  const dirs = [...new Set(files.map(([, to]) => to.split('/').slice(0, -1).join('/')).filter(Boolean))];
+  for (const dir of dirs) await run('mmd', ['-i', file, `::${dir}`], { env });
   for (const [from, to] of files) await run('mcopy', ['-i', file, '-o', '-s', from, `::${to}`], { env });
 }
 
@@ -35,13 +40,32 @@ export async function makeExt4(file: string, dir: string, label: string, options
   return sizeMiB;
 }
 
+/** A squashfs image of `dir` (xz with the branch filter for the target's code, 1 MiB blocks: ~4 % smaller than 256 KiB); returns its size in bytes. */
+export async function makeSquashfs(file: string, dir: string, target: { arch: 'x64' | 'arm64' }, options: { fast?: boolean } = {}): Promise<number> {
+  await rm(file, { force: true });
+  // fast: gzip, several times quicker to make and larger (the upgrade test's throwaway bundles).
+  const comp = options.fast ? ['-comp', 'gzip'] : ['-comp', 'xz', '-Xbcj', target.arch === 'x64' ? 'x86' : 'arm', '-b', '1M'];
+  await run('mksquashfs', [dir, file, '-noappend', '-quiet', '-no-progress', ...comp]);
+  return (await stat(file)).size;
+}
+
+export interface DiskOptions {
+  /** Boot code for the MBR's first 440 bytes (syslinux's mbr.bin, GRUB's boot.img). */
+  mbrCode?: string;
+  /** GRUB's core.img, written from sector 1 into the gap before the first partition. */
+  coreImg?: string;
+  /** The MBR disk identifier (8 hex digits): partitions are then PARTUUID=<id>-0N. */
+  diskId?: string;
+}
+
 /** Write an MBR disk of the given partitions (in order) to `image`; returns its size in bytes. */
-export async function assembleDisk(image: string, parts: readonly Partition[], mbrCode?: string): Promise<number> {
-  const sizes = await Promise.all(parts.map(async (p) => (await stat(p.file)).size));
+export async function assembleDisk(image: string, parts: readonly Partition[], options: DiskOptions = {}): Promise<number> {
+  const sizes = await Promise.all(parts.map(async (p) => (p.file === null ? 0 : (await stat(p.file)).size)));
   let offset = firstOffset;
   const layout = parts.map((p, i) => {
     const start = offset;
-    const size = Math.ceil(sizes[i]! / MiB) * MiB;
+    if (p.sizeMiB !== undefined && sizes[i]! > p.sizeMiB * MiB) throw new Error(`${p.file} (${sizes[i]} bytes) is larger than its ${p.sizeMiB} MiB partition`);
+    const size = p.sizeMiB !== undefined ? p.sizeMiB * MiB : Math.ceil(sizes[i]! / MiB) * MiB;
     offset += size;
     return { ...p, start, size };
   });
@@ -50,11 +74,17 @@ export async function assembleDisk(image: string, parts: readonly Partition[], m
   const handle = await open(image, 'w');
   await handle.truncate(total);
   await handle.close();
-  const script = ['label: dos', 'unit: sectors',
+  const script = ['label: dos', ...(options.diskId ? [`label-id: 0x${options.diskId}`] : []), 'unit: sectors',
     ...layout.map((p) => `start=${p.start / 512}, size=${p.size / 512}, type=${p.type}${p.bootable ? ', bootable' : ''}`)].join('\n') + '\n';
   await run('sfdisk', ['-q', image], { input: script });
-  if (mbrCode) await run('dd', [`if=${mbrCode}`, `of=${image}`, 'bs=440', 'count=1', 'conv=notrunc', 'status=none']);
+  if (options.mbrCode) await run('dd', [`if=${options.mbrCode}`, `of=${image}`, 'bs=440', 'count=1', 'conv=notrunc', 'status=none']);
+  if (options.coreImg) {
+    const coreBytes = (await stat(options.coreImg)).size;
+    if (512 + coreBytes > firstOffset) throw new Error(`GRUB's core.img (${coreBytes} bytes) does not fit before the first partition`);
+    await run('dd', [`if=${options.coreImg}`, `of=${image}`, 'bs=512', 'seek=1', 'conv=notrunc', 'status=none']);
+  }
   for (const p of layout) {
+    if (p.file === null) continue;
     await run('dd', [`if=${p.file}`, `of=${image}`, 'bs=4M', `seek=${p.start}`, 'oflag=seek_bytes', 'conv=notrunc,sparse', 'status=none']);
   }
   return total;

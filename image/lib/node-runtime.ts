@@ -1,7 +1,7 @@
-// Node 24 for the board, from the npm registry's node-linux-<arch> package (bin/node and the
+// Node for the board, the version the tests ran, from the npm registry's node-linux-<arch> package (bin/node and the
 // headers native addons build against). Fetched once with `npm pack` into image/out/cache.
-import { mkdir, readdir, rm, copyFile, chmod } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { mkdir, rm, copyFile, chmod } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
 import { run } from './run.ts';
 import { cacheDir, type Target } from './targets.ts';
 
@@ -11,15 +11,28 @@ export interface NodeRuntime {
   readonly dir: string;
 }
 
-/** The newest Node 24 for the target, unpacked; a cached tarball is reused without asking the registry. */
+/**
+ * The Node the tests ran, for the target: the exact version package.json pins for
+ * node-linux-<arch> (what `npm ci` installs as node_modules/.bin/node and every npm script and
+ * test runs on). A newer 24.x from the registry would ship a runtime no test has seen.
+ */
+export function pinnedNodeVersion(target: Target): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { optionalDependencies?: Record<string, string> };
+  const version = pkg.optionalDependencies?.[`node-linux-${target.arch}`];
+  if (!version || !/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`package.json must pin node-linux-${target.arch} to an exact version (it has ${JSON.stringify(version)})`);
+  return version;
+}
+
+/** The pinned Node for the target, unpacked; a cached tarball is reused without asking the registry. */
 export async function nodeRuntime(target: Target): Promise<NodeRuntime> {
   const name = `node-linux-${target.arch}`;
+  const version = pinnedNodeVersion(target);
   await mkdir(cacheDir, { recursive: true });
-  let tarball = (await readdir(cacheDir)).filter((f) => f.startsWith(`${name}-24.`) && f.endsWith('.tgz')).sort(byVersion).at(-1);
-  if (tarball === undefined) {
-    tarball = (await run('npm', ['pack', '--silent', `${name}@24`], { cwd: cacheDir })).trim().split('\n').at(-1)!;
+  const tarball = `${name}-${version}.tgz`;
+  if (!existsSync(`${cacheDir}/${tarball}`)) {
+    const packed = (await run('npm', ['pack', '--silent', `${name}@${version}`], { cwd: cacheDir })).trim().split('\n').at(-1)!;
+    if (packed !== tarball) throw new Error(`npm pack ${name}@${version} gave ${packed}`);
   }
-  const version = tarball.slice(name.length + 1, -'.tgz'.length);
   const dir = `${cacheDir}/${name}-${version}`;
   if (!existsSync(`${dir}/bin/node`)) {
     await rm(dir, { recursive: true, force: true });
@@ -27,16 +40,6 @@ export async function nodeRuntime(target: Target): Promise<NodeRuntime> {
     await run('tar', ['-xzf', `${cacheDir}/${tarball}`, '-C', dir, '--strip-components=1']);
   }
   return { version, dir };
-}
-
-function byVersion(a: string, b: string): number {
-  const parts = (s: string) => (s.match(/\d+/g) ?? []).map(Number);
-  const [x, y] = [parts(a), parts(b)];
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /**

@@ -1,4 +1,6 @@
 // The two image targets and everything that differs between them, as data.
+import type { ModuleKeep } from './modules.ts';
+
 export type Arch = 'x64' | 'arm64';
 
 export interface Target {
@@ -17,6 +19,13 @@ export interface Target {
   readonly initrdModules: readonly string[];
   /** GNU triplet prefix of the cross toolchain, empty when building on the same CPU. */
   readonly crossPrefix: string;
+  /**
+   * A/B root slots (image/lib/slots.ts): squashfs roots with their own kernel, GRUB and RAUC.
+   * Without: one ext4 root, the kernel on the FAT.
+   */
+  readonly abSlots: boolean;
+  /** The kernel modules kept (image/lib/modules.ts); absent: the unneededModules list of build.ts is removed instead. */
+  readonly modules?: ModuleKeep;
 }
 
 // Common to both: init, device manager, firewall, network, DNS stub, partition growth on first boot.
@@ -31,10 +40,27 @@ export const targets: Record<Arch, Target> = {
   x64: {
     arch: 'x64',
     debianArch: 'amd64',
-    packages: [...common, 'linux-image-amd64'],
-    initrdModules: [...rootDisk, 'ahci', 'ata_piix', 'ata_generic', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'sdhci_pci', 'sdhci_acpi'],
+    // rauc: the A/B slot handling (bundle checks and installs, mark-good); grub-common for
+    // grub-editenv, with which rauc writes GRUB's environment block (the rest of it is pruned).
+    packages: [...common, 'linux-image-amd64', 'rauc', 'rauc-service', 'grub-common'],
+    // squashfs: the root slots are squashfs images.
+    initrdModules: [...rootDisk, 'ahci', 'ata_piix', 'ata_generic', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'sdhci_pci', 'sdhci_acpi', 'squashfs'],
     serialConsole: 'ttyS0',
     crossPrefix: '',
+    abSlots: true,
+    modules: {
+      // Small PC routers' NICs (Intel, Realtek, Broadcom, USB adapters), qemu's virtio; the firewall
+      // (nftables); disks, SD and USB sticks (ext4, FAT, exFAT); RAUC's bundle mounts (loop, squashfs);
+      // USB serial adapters for the console; watchdogs, GPIO LEDs; CPU crypto and the libraries they need.
+      // Libraries (lib/) come in through modules.dep only.
+      dirs: ['net/netfilter', 'net/ipv4/netfilter', 'net/ipv6/netfilter', 'net/8021q', 'drivers/net/ethernet/realtek',
+        'drivers/net/usb', 'drivers/net/phy', 'drivers/net/mdio', 'drivers/ata', 'drivers/nvme', 'drivers/mmc',
+        'drivers/usb/host', 'drivers/usb/storage', 'drivers/usb/serial', 'drivers/usb/common', 'drivers/virtio', 'drivers/char/hw_random',
+        'drivers/watchdog', 'drivers/gpio', 'drivers/leds', 'fs/ext4', 'fs/fat', 'fs/exfat', 'fs/nls', 'fs/squashfs', 'arch/x86/crypto', 'crypto'],
+      // Gigabit NICs of small boxes by name (Intel's and Broadcom's 10-100 GbE drivers are most of their folders).
+      names: [...rootDisk.filter((m) => m !== 'ext4'), 'ahci', 'ata_piix', 'ata_generic', 'ehci_pci', 'ohci_pci', 'uhci_hcd', 'sdhci_pci', 'sdhci_acpi',
+        'virtio_net', 'loop', 'squashfs', 'ext4', 'vfat', 'e1000', 'e1000e', 'igb', 'igc', 'tg3', 'b44', 'bnx2'],
+    },
   },
   arm64: {
     arch: 'arm64',
@@ -46,6 +72,8 @@ export const targets: Record<Arch, Target> = {
     // Mainline DTBs route GPIO 14/15 to the mini-UART (ttyS1) on Pi 3/4/Zero 2 W; PL011 serves Bluetooth.
     serialConsole: 'ttyS1',
     crossPrefix: 'aarch64-linux-gnu-',
+    // The Pi boots from its own firmware (tryboot or U-Boot would be the slot chooser): not yet.
+    abSlots: false,
   },
 };
 

@@ -130,6 +130,12 @@ export const RULES: readonly BoundRule[] = [
     text: (src, _n, _w, p) => `config file ${src} changed but cannot be used (the running settings stay): ${p.error.replaceAll(`${src}: `, '').replace(/\s*\n\s*/g, ' ')}`,
   }),
   rule({
+    event: 'lifecycle.problem', kind: 'lifecycle', severity: 'critical',
+    source: (p) => p.source,
+    limit: () => once,
+    text: (_src, _n, _w, p) => p.text,
+  }),
+  rule({
     event: 'dns.broken', kind: 'dns-record', severity: 'warning',
     source: (p) => p.domain,
     limit: () => once,

@@ -22,6 +22,7 @@ import { settings as outboundSettings } from '../outbound/settings.ts';
 import { settings as bounceSettings } from '../bounce/settings.ts';
 import { settings as holdSettings } from '../hold/settings.ts';
 import { settings as archiveSettings } from '../archive/settings.ts';
+import { settings as backupSettings } from '../backup/settings.ts';
 import { settings as logSettings } from '../log/settings.ts';
 import { settings as traceSettings } from '../maillog/settings.ts';
 import { settings as dnsRecordSettings } from '../dnsrecords/settings.ts';
@@ -56,6 +57,7 @@ export const stationSettings = {
   ...bounceSettings,
   ...holdSettings,
   ...archiveSettings,
+  ...backupSettings,
   ...logSettings,
   ...traceSettings,
   ...dnsRecordSettings,

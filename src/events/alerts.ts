@@ -14,6 +14,7 @@ export const ALERT_KINDS = [
   'service-down',
   'internal-error',
   'config-invalid',
+  'lifecycle',
   'dns-record',
   'certificate',
   'certificate-expiry',

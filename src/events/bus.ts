@@ -39,6 +39,8 @@ export interface EventMap {
   'config.changed': { keys: string[] };
   /** The config file changed on disk but could not be used; the running firmware keeps its settings. */
   'config.rejected': { file: string; error: string };
+  /** Firmware lifecycle trouble (firmware/lifecycle/): an upgrade refused or rolled back, a backup overdue or failed. */
+  'lifecycle.problem': { source: 'upgrade' | 'backup'; text: string };
   'alert.raised': Alert;
   'alert.cleared': ClearedAlert;
   'quarantine.held': { id: string; queueId: string; stage: string; reason: string };

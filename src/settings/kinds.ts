@@ -147,3 +147,22 @@ export const hostPort: Kind<string> = text(
 
 export const port = int(0, 65535);
 export const path = text(/^[^\0\r\n]*$/, 'a file path');
+
+const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
+
+/** A duration in seconds, typed as 90, 30s, 15m, 2h, 14d or 1w. */
+export function duration(min: number, max: number): Kind<number> {
+  const allowed = `a duration from ${min} to ${max} seconds, e.g. 30s, 15m, 2h, 14d`;
+  const check = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? null : allowed);
+  return {
+    allowed,
+    check,
+    parse(text) {
+      const m = /^(\d+)\s*([smhdw]?)$/i.exec(text.trim());
+      if (!m) throw new Error(allowed);
+      const n = Number(m[1]) * (UNITS[(m[2] ?? '').toLowerCase()] ?? 1);
+      if (check(n) !== null) throw new Error(allowed);
+      return n;
+    },
+  };
+}

@@ -62,6 +62,8 @@ t.test('the board boots with an unreadable mqtt.ca and board.leds gpio without G
   typed('console-secret-1\n');
   await waitFor('the repeat prompt', () => /Repeat/.test(fw.stdout()));
   typed('console-secret-1\n');
+  await waitFor('the restore question', () => fw.stdout().includes('Set up anew, or restore a backup? (new/restore) [new]: '));
+  typed('\n');
   // The rest of the first-boot setup: Enter keeps every value and writes it.
   await waitFor('the setup questions', () => fw.stdout().includes('[2/7]'));
   typed('\n'.repeat(6));
@@ -122,7 +124,7 @@ t.test('a listener that throws: mail is accepted and delivered, its extension is
   t.same(down, [{ service: 'thrower', reason: 'its message.received listener failed: cannot count this one' }]);
   const status = await consoleCommand(fw, 'show status');
   t.match(status, /mail: 1 received, 1 delivered/, 'the listeners after it (metrics) still counted the message');
-  t.match(status, /extensions: leds up, mqtt up, firewall up, health up, dns-watch up, dmarc-reports up, quarantine-expiry up, web up, acme up, tlsrpt up, control up, thrower DOWN/);
+  t.match(status, /extensions: leds up, mqtt up, firewall up, health up, dns-watch up, dmarc-reports up, quarantine-expiry up, web up, acme up, tlsrpt up, upgrade-status up, backup-schedule up, control up, thrower DOWN/);
   t.match(status, /  thrower down since .*: its message\.received listener failed: cannot count this one \(1 failed try; next try in \d+ s\)/);
   t.match(await consoleCommand(fw, 'show alerts'), /critical service-down thrower ×1 \[active\] service thrower is down/);
 

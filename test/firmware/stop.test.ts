@@ -121,6 +121,8 @@ t.test('stdio console: Ctrl-C clears the line and says how to stop; console sett
   type('console-secret-1\n');
   await expect(/Repeat admin password: /);
   type('console-secret-1\n');
+  await expect(/Set up anew, or restore a backup\? \(new\/restore\) \[new\]: /);
+  type('\n');
   // The rest of the first-boot setup: Enter keeps host name, domains, no users, no OP25B, UTC, and writes it.
   await expect(/Host name, e\.g\. mx\.example\.com \[mx\.yubin\.test\]: /);
   type('\n'.repeat(6));

@@ -53,6 +53,8 @@ t.test('first boot on the serial console: every question answered, refused answe
   await term.expect('[1/7] Admin password');
   await answer('New admin password: ', 'admin-secret-1');
   await answer('Repeat admin password: ', 'admin-secret-1');
+  // The backup feature offers a restore here; Enter sets the board up anew.
+  await answer('Set up anew, or restore a backup? (new/restore) [new]: ', '');
 
   await term.expect('[2/7] Host name');
   await answer('Host name, e.g. mx.example.com [yubin.localdomain]: ', 'bad_host!');
@@ -138,6 +140,7 @@ t.test('Ctrl-C half-way through the first-boot setup changes nothing, and the co
   term.type('\r');
   await answer('New admin password: ', 'admin-secret-1');
   await answer('Repeat admin password: ', 'admin-secret-1');
+  await answer('Set up anew, or restore a backup? (new/restore) [new]: ', '');
   await answer('Host name, e.g. mx.example.com [yubin.localdomain]: ', 'mx.office.test');
   await answer('Domains [office.test]: ', '');
   await answer('User name (Enter when done): ', 'alice');

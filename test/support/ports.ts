@@ -1,17 +1,8 @@
-// For peers that take a fixed port (mosquitto, clamd, Postfix, Dovecot, Haraka): take an ephemeral
-// port from the kernel, free it, hand it over. The race with other users of the machine is small.
-import { createServer } from 'node:net';
+// For peers that take a fixed port (mosquitto, clamd, Postfix, Dovecot, Haraka): one freePort for
+// the tests, the bench and the image's tests (image/lib/ports.ts), and ports handed out together.
+import { freePort } from '../../image/lib/ports.ts';
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort };
 
 /** A free port that is none of `taken` (ports handed out but not bound yet). */
 export async function freePortBut(taken: readonly number[]): Promise<number> {

@@ -1,0 +1,84 @@
+// The host side of upgrades: GRUB's config is valid GRUB script (grub-script-check), the first
+// grubenv reads back as GRUB writes it, a boot that is not GRUB's first choice becomes a lifecycle
+// alert, and `upgrade` off an A/B board says it is not available. The whole path runs in qemu:
+// image/upgrade-test.ts.
+import t from 'tap';
+import { writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { grubCfg, makeGrubenv, raucSystemConf, MAX_TRIES } from '../../image/lib/slots.ts';
+import { selectModules } from '../../image/lib/modules.ts';
+import { targets } from '../../image/lib/targets.ts';
+import { parseGrubenv, rollbackText, upgradeStatusService, bootState } from '../../firmware/lifecycle/upgrade.ts';
+import { createAlertEngine } from '../../src/alerts/engine.ts';
+import { ConfigStore } from '../../src/config/store.ts';
+import { stderrLogger } from '../../src/log/logger.ts';
+import { createContext } from '../../firmware/context.ts';
+import { runCommand } from '../../firmware/commands/index.ts';
+import { tempDir } from '../support/firmware.ts';
+
+t.test('grub.cfg is valid GRUB script and boots each slot from its own partition with rauc.slot', async (t) => {
+  const dir = await tempDir(t);
+  const cfg = grubCfg(targets.x64);
+  await writeFile(join(dir, 'grub.cfg'), cfg);
+  t.doesNotThrow(() => execFileSync('grub-script-check', [join(dir, 'grub.cfg')], { stdio: 'pipe' }), 'grub-script-check accepts it');
+  t.match(cfg, /linux \(hd0,msdos2\)\/boot\/vmlinuz root=PARTUUID=59554249-02 .*rauc\.slot=A/);
+  t.match(cfg, /linux \(hd0,msdos3\)\/boot\/vmlinuz root=PARTUUID=59554249-03 .*rauc\.slot=B/);
+  t.match(cfg, /save_env A_TRY B_TRY/, 'each boot counts its try');
+  t.match(raucSystemConf(targets.x64), /compatible=yubin-x64[\s\S]*bootloader=grub[\s\S]*bootname=A[\s\S]*bootname=B/);
+});
+
+t.test('the first grubenv: slot A good, B empty, as grub-editenv writes it', async (t) => {
+  const dir = await tempDir(t);
+  await makeGrubenv(join(dir, 'grubenv'));
+  const text = await readFile(join(dir, 'grubenv'), 'latin1');
+  t.equal(text.length, 1024, 'a 1 KiB block GRUB can rewrite in place');
+  t.same(parseGrubenv(text), { ORDER: 'A B', A_OK: '1', A_TRY: '0', B_OK: '0', B_TRY: '0', MAX_TRIES: String(MAX_TRIES) });
+});
+
+t.test('a boot that is not GRUB\'s first choice is a rollback, raised as a lifecycle alert', async (t) => {
+  const dir = await tempDir(t);
+  await writeFile(join(dir, 'cmdline'), 'root=PARTUUID=59554249-02 ro rauc.slot=A quiet\n');
+  execFileSync('grub-editenv', [join(dir, 'grubenv'), 'create']);
+  execFileSync('grub-editenv', [join(dir, 'grubenv'), 'set', 'ORDER=B A', 'A_OK=1', 'A_TRY=0', 'B_OK=1', 'B_TRY=3']);
+  const state = bootState(join(dir, 'cmdline'), join(dir, 'grubenv'));
+  t.equal(rollbackText(state), 'upgrade rolled back: slot B did not become healthy in 3 tries; running slot A again');
+  t.equal(rollbackText({ ...state, booted: 'B' }), null, 'running the chosen slot: nothing to say');
+  t.equal(rollbackText(bootState(join(dir, 'none'), join(dir, 'none'))), null, 'not an A/B board');
+
+  const store = await ConfigStore.open(dir);
+  t.teardown(() => store.close());
+  const ctx = createContext(dir, store, stderrLogger('error'));
+  const alerts = createAlertEngine({ ...ctx, bus: ctx.bus.for('alerts') });
+  await alerts.start();
+  t.teardown(() => alerts.stop());
+  const service = upgradeStatusService({ ...ctx, bus: ctx.bus.for('upgrade-status') }, () => state);
+  await service.start();
+  t.match(alerts.recent(), [{ kind: 'lifecycle', severity: 'critical', source: 'upgrade', text: /rolled back: slot B/ }]);
+});
+
+t.test('upgrade off an A/B board says so and changes nothing', async (t) => {
+  const dir = await tempDir(t);
+  const store = await ConfigStore.open(dir);
+  t.teardown(() => store.close());
+  let err = '';
+  const code = await runCommand(['upgrade', '/tmp/x.raucb'], {
+    ctx: createContext(dir, store, stderrLogger('error')), surface: 'cli', hooks: {},
+    out: { write: () => undefined }, err: { write: (s) => void (err += s) }, prompt: async () => null,
+  });
+  t.equal(code, 1);
+  t.match(err, /^upgrade: not available \(this system has no A\/B root slots/);
+});
+
+t.test('kept kernel modules bring what they depend on; a module named but missing fails the build', async (t) => {
+  const dep = [
+    'kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko: kernel/drivers/ptp/ptp.ko kernel/drivers/pps/pps_core.ko',
+    'kernel/drivers/ptp/ptp.ko: kernel/drivers/pps/pps_core.ko',
+    'kernel/drivers/pps/pps_core.ko:',
+    'kernel/sound/core/snd.ko:',
+    'kernel/drivers/block/loop.ko:',
+  ].join('\n');
+  const kept = selectModules(dep, { dirs: ['drivers/net/ethernet/intel'], names: ['loop'] });
+  t.same([...kept].sort(), ['kernel/drivers/block/loop.ko', 'kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko', 'kernel/drivers/pps/pps_core.ko', 'kernel/drivers/ptp/ptp.ko']);
+  t.throws(() => selectModules(dep, { dirs: [], names: ['squashfs'] }), /not in this kernel: squashfs/);
+});
