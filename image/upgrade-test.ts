@@ -26,6 +26,11 @@ import { startMosquitto, watch } from './lib/mosquitto.ts';
 
 const readyLine = /yubin: ready[^\r\n]*[\r\n]/;
 const releaseLine = /yubin-image: release=(\S*) slot=(\S+)[^\r\n]*[\r\n]/;
+// The same with the kernel's time stamp of its line. The line is printed each time yubin.service
+// starts, so a failing firmware prints it several times per boot, also after the health check has
+// given up and before the reboot: a new boot is the first one stamped earlier than that verdict.
+const stampedRelease = /\[\s*(\d+\.\d+)\][^\r\n]*?yubin-image: release=(\S*) slot=(\S+)[^\r\n]*[\r\n]/;
+const notHealthy = /\[\s*(\d+\.\d+)\][^\r\n]*?yubin-upgrade: slot B NOT healthy[^\r\n]*[\r\n]/;
 
 interface Bundles {
   v2: string;
@@ -149,8 +154,16 @@ async function main(argv: string[]): Promise<number> {
     await theVm.attach();
     const bootS = 600_000;
 
-    const boots = async (slot: string, release: RegExp | string): Promise<string> => {
-      const m = await theVm.waitFor(releaseLine, bootS);
+    /** The release line of the next boot: after `before` (a kernel time stamp of the previous boot), the first stamped earlier. */
+    const nextBoot = async (before: number): Promise<[string, string, string]> => {
+      const deadline = performance.now() + bootS;
+      for (;;) {
+        const m = await theVm.waitFor(stampedRelease, Math.max(1, deadline - performance.now()));
+        if (Number(m[1]) < before) return [m[0], m[2]!, m[3]!];
+      }
+    };
+    const boots = async (slot: string, release: RegExp | string, before?: number): Promise<string> => {
+      const m = before === undefined ? await theVm.waitFor(releaseLine, bootS) : await nextBoot(before);
       if (m[2] !== slot) throw new Error(`booted slot ${m[2]} (${m[1]}), not ${slot}`);
       if (typeof release === 'string' ? m[1] !== release : !release.test(m[1]!)) throw new Error(`slot ${slot} runs release ${m[1]}, not ${release}`);
       const r = await theVm.waitFor(readyLine, bootS);
@@ -196,12 +209,13 @@ async function main(argv: string[]): Promise<number> {
     await step(`a bundle whose firmware never reaches ready is installed, then rolled back to v1 by GRUB after ${MAX_TRIES} tries`, async () => {
       const said = await upgrade(b.broken);
       if (!said.startsWith('installed')) return fail(`console said: ${said}`);
+      let verdict = Infinity; // the install itself reboots: its first release line is try 1
       for (let i = 1; i <= MAX_TRIES; i++) {
-        const m = await theVm.waitFor(releaseLine, bootS);
+        const m = await nextBoot(verdict);
         if (m[2] !== 'B' || m[1] !== 'broken') return fail(`try ${i}: booted slot ${m[2]} release ${m[1]}`);
-        await theVm.waitFor(/yubin-upgrade: slot B NOT healthy[^\r\n]*[\r\n]/, bootS);
+        verdict = Number((await theVm.waitFor(notHealthy, bootS))[1]);
       }
-      const back = await boots('A', v1.detail.match(/release=(\S+)/)?.[1] ?? /./);
+      const back = await boots('A', v1.detail.match(/release=(\S+)/)?.[1] ?? /./, verdict);
       if (!back.includes('ROLLED BACK')) return fail(`back on A but no rollback report: ${back}`);
       return `${((performance.now() - rollbackStart) / 1000).toFixed(0)} s from the install command: ${back}`;
     });
