@@ -19,7 +19,9 @@ import { child, children, parseXml, textOf, XmlError } from './xml.ts';
 /** Largest report message looked at, attachment read, and XML after decompression. */
 const MAX_MESSAGE = 10 * 1024 * 1024;
 const MAX_PART = 5 * 1024 * 1024;
-const MAX_XML = 32 * 1024 * 1024;
+// A report of 2,000 sources is ~1 MiB of XML and ~40,000 elements; a small office's are a few KiB.
+const MAX_XML = 4 * 1024 * 1024;
+const MAX_ELEMENTS = 50_000;
 const MAX_SOURCES = 200;
 const MAX_IDS = 500;
 
@@ -44,7 +46,7 @@ export interface ReceivedReport {
 
 /** One report's XML read into its facts; throws XmlError naming what is wrong. */
 export function readReport(xmlText: string): ReceivedReport {
-  const root = parseXml(xmlText, MAX_XML);
+  const root = parseXml(xmlText, MAX_XML, MAX_ELEMENTS);
   if (root.name !== 'feedback') throw new XmlError(`root element is <${root.name}>, not <feedback>`);
   const meta = child(root, 'report_metadata');
   const policy = child(root, 'policy_published');
@@ -122,7 +124,14 @@ export async function attachments(path: string, ctx: Pick<Context, 'store'>): Pr
 
 /** The XML inside one attachment: gunzipped, unzipped (the first .xml entry) or as it is. */
 export async function xmlOf(bytes: Buffer): Promise<string | null> {
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) return gunzipSync(bytes, { maxOutputLength: MAX_XML }).toString('utf8');
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
+    try {
+      return gunzipSync(bytes, { maxOutputLength: MAX_XML }).toString('utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw new XmlError(`gzip unpacks to more than ${MAX_XML} bytes`);
+      throw err;
+    }
+  }
   if (bytes[0] === 0x50 && bytes[1] === 0x4b) {
     const { default: yauzl } = await import('yauzl');
     return new Promise((resolve, reject) => {
@@ -210,22 +219,31 @@ export const dmarcInboundStage: Stage = async (message, context) => {
   if (message.direction !== 'inbound' || !store.get('dmarcreport.readIncoming') || message.size > MAX_MESSAGE) return { action: 'accept' };
   try {
     const ours = new Set(store.get('domains'));
-    for (const bytes of await attachments(message.path, context)) {
-      const text = await xmlOf(bytes).catch(() => null);
-      if (!text) continue;
-      const report = readReport(text);
-      if (!ours.has(report.domain)) continue;
-      // One update of a summary file at a time (two reports for one domain in one second).
-      const run = chain.then(async () => {
+    const parts = await attachments(message.path, context);
+    if (parts.length === 0) return { action: 'accept' };
+    // One report is unpacked and parsed at a time, whatever the number of sessions: strangers send
+    // these, and each costs up to MAX_XML and its elements while it is read.
+    const run = chain.then(async () => {
+      for (const bytes of parts) {
+        let report: ReceivedReport;
+        try {
+          const text = await xmlOf(bytes);
+          if (!text) continue;
+          report = readReport(text);
+        } catch (err) {
+          context.log.log('debug', 'not a readable DMARC report', { queueId: message.queueId, error: (err as Error).message });
+          continue;
+        }
+        if (!ours.has(report.domain)) continue;
         const next = addReport(await loadSummary(context.dataDir, report.domain), report);
-        if (!next) return;
+        if (!next) continue;
         await writeFileDurable(fileOf(context.dataDir, report.domain), JSON.stringify(next, null, 1) + '\n');
         context.log.log('info', 'DMARC aggregate report read', { queueId: message.queueId, domain: report.domain, reporter: report.reporter, records: report.records.length });
         context.bus.emit('dmarc.report', { domain: report.domain, reporter: report.reporter, messages: next.messages, failed: next.failed });
-      });
-      chain = run.catch(() => undefined);
-      await run;
-    }
+      }
+    });
+    chain = run.catch(() => undefined);
+    await run;
   } catch (err) {
     context.log.log('debug', 'not a readable DMARC report', { queueId: message.queueId, error: (err as Error).message });
   }

@@ -1,6 +1,7 @@
 // A small XML reader for DMARC aggregate reports from strangers: elements, text, CDATA, comments
 // and the five predefined and numeric entities; no DOCTYPE (so no entity expansion at all, the
-// "billion laughs" and external entities cannot happen), bounded in size and depth. Namespaces are
+// "billion laughs" and external entities cannot happen), bounded in size, depth and number of
+// elements (each element is an object: a document of `<a/>` would otherwise cost ~30× its size). Namespaces are
 // kept in the names' prefixes and ignored by `child`: reports come with and without them.
 
 export interface XmlElement {
@@ -24,8 +25,9 @@ function decode(text: string): string {
   });
 }
 
-export function parseXml(source: string, maxBytes = 32 * 1024 * 1024): XmlElement {
+export function parseXml(source: string, maxBytes = 4 * 1024 * 1024, maxElements = 50_000): XmlElement {
   if (source.length > maxBytes) throw new XmlError(`document larger than ${maxBytes} bytes`);
+  let elements = 0;
   let i = 0;
   const stack: XmlElement[] = [];
   let root: XmlElement | undefined;
@@ -64,6 +66,7 @@ export function parseXml(source: string, maxBytes = 32 * 1024 * 1024): XmlElemen
       const selfClosing = body.endsWith('/');
       const name = /^([A-Za-z_][\w.:-]*)/.exec(body)?.[1];
       if (!name) throw new XmlError(`bad tag <${body.slice(0, 20)}>`);
+      if (++elements > maxElements) throw new XmlError(`more than ${maxElements} elements`);
       const el: XmlElement = { name: local(name), children: [], text: '' };
       if (stack.length > 0) stack[stack.length - 1]!.children.push(el);
       else if (root) throw new XmlError('more than one root element');

@@ -9,11 +9,11 @@ import { gzipSync } from 'node:zlib';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startDnsServer } from '../support/dns-server.ts';
-import { startInProcess, tempDir } from '../support/firmware.ts';
+import { startInProcess, tempDir, seed, BASE_SETTINGS } from '../support/firmware.ts';
 import { RawSmtp } from '../support/clients.ts';
 import { runCommand } from '../../firmware/commands/index.ts';
 import { maildirOf } from '../../src/maildir/maildir.ts';
-import type { Firmware } from '../../firmware/supervisor.ts';
+import { startFirmware, type Firmware } from '../../firmware/supervisor.ts';
 
 const run = promisify(execFile);
 const HERE = import.meta.dirname;
@@ -115,4 +115,34 @@ t.test('the board sends an aggregate report that validates against RFC 9990, and
   t.match(shown, '  failing from 198.51.100.66: 10 of 10');
   t.match(await send(port, 'noreply-dmarc-support@google.test', '127.0.0.3', 'postmaster@yubin.test', incoming), /^250 /);
   t.match(await console(fw, 'show dmarc'), 'yubin.test: 1 report from', 'the same report again is not counted twice');
+});
+
+// Strangers send these: a gzip bomb of elements (a few KiB that unpack to MiBs of <r/>) and an
+// oversize report are refused by name in the log, the mail is accepted and delivered as any other,
+// and a good report after them is still read.
+t.test('a report that unpacks to too many elements or too many bytes is skipped, named, and the mail still arrives', async (t) => {
+  const logged: string[] = [];
+  const log = { log: (level: string, msg: string, fields?: Record<string, unknown>) => void logged.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`) };
+  const dataDir = await tempDir(t);
+  await seed(dataDir, { ...BASE_SETTINGS, domains: ['yubin.test'], 'smtp.greetingDelay': 0 }, [{ name: 'alice', password: 'alice-pass-1' }]);
+  const fw = await startFirmware({ dataDir, ephemeralPorts: true, log });
+  t.teardown(() => fw.stop());
+  const port = fw.ports().smtp!;
+  const head = '<?xml version="1.0"?><feedback><report_metadata><org_name>bomb.test</org_name><email>x@bomb.test</email><report_id>b</report_id><date_range><begin>1764720000</begin><end>1764806399</end></date_range></report_metadata><policy_published><domain>yubin.test</domain><p>none</p></policy_published>';
+  const attach = (name: string, xml: string) => [
+    'From: reports@bomb.test', 'To: postmaster@yubin.test', `Subject: Report domain: yubin.test ${name}`, 'MIME-Version: 1.0',
+    'Content-Type: multipart/mixed; boundary="b1"', '', '--b1', 'Content-Type: text/plain', '', 'report attached', '',
+    `--b1`, `Content-Type: application/gzip; name="${name}.xml.gz"`, 'Content-Transfer-Encoding: base64', '',
+    gzipSync(xml).toString('base64').replace(/.{76}/g, '$&\n'), '--b1--', '',
+  ].join('\n');
+  const many = `${head}${'<r/>'.repeat(60_000)}</feedback>`;
+  const big = `${head}<x>${'a'.repeat(5 * 1024 * 1024)}</x></feedback>`;
+  for (const [name, xml] of [['many', many], ['big', big]] as const) {
+    t.match(await send(port, 'reports@bomb.test', '127.0.0.3', 'alice@yubin.test', attach(name, xml)), /^250 /, `${name}: accepted`);
+  }
+  t.ok(logged.some((l) => /not a readable DMARC report .*more than 50000 elements/.test(l)), 'the element bomb is named in the log');
+  t.ok(logged.some((l) => /not a readable DMARC report .*gzip unpacks to more than 4194304 bytes/.test(l)), 'the oversize report is named in the log');
+  t.equal(await console(fw, 'show dmarc'), 'no DMARC aggregate reports received yet\n', 'neither counted');
+  const delivered = await waitFor('both delivered', async () => ((await mailbox(fw, 'alice')).length >= 2 ? true : undefined));
+  t.ok(delivered, 'both messages delivered');
 });
