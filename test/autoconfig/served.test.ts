@@ -3,30 +3,11 @@
 // Outlook sends; the listener opens for autoconfig.enabled and closes when it is turned off, and a
 // body larger than Autodiscover needs is refused before it is read whole.
 import t from 'tap';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { startInProcess } from '../support/firmware.ts';
+import { fetchFrom } from '../support/http.ts';
 
-interface Answer {
-  status: number;
-  type: string;
-  body: string;
-}
-
-function fetch(scheme: 'http' | 'https', port: number, host: string, path: string, o: { method?: string; body?: string } = {}): Promise<Answer> {
-  const request = scheme === 'http' ? httpRequest : httpsRequest;
-  return new Promise((resolve, reject) => {
-    const headers: Record<string, string> = { Host: host, ...(o.body !== undefined ? { 'Content-Type': 'text/xml' } : {}) };
-    const req = request({ host: '127.0.0.1', port, method: o.method ?? 'GET', path, headers, rejectUnauthorized: false, agent: false, servername: host }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-    });
-    req.on('error', reject);
-    req.end(o.body);
-  });
-}
+const fetch = (scheme: 'http' | 'https', port: number, host: string, path: string, o: { method?: string; body?: string } = {}) =>
+  fetchFrom(port, host, path, { scheme, ...o, ...(o.body !== undefined ? { headers: { 'Content-Type': 'text/xml' } } : {}) });
 
 const outlook = (address: string) => `<?xml version="1.0" encoding="utf-8"?>
 <Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">

@@ -2,30 +2,15 @@
 // domain in the mode the admin chose, live; the DNS records `yubin mtasts records` tells the
 // admin to publish; and the web listener's bounds (methods, bodies, headers, connections).
 import t from 'tap';
-import { request } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { startInProcess, repo } from '../support/firmware.ts';
 import { startDnsServer } from '../support/dns-server.ts';
 import { run } from '../support/clients.ts';
+import { fetchFrom, type Answer, type RequestOptions } from '../support/http.ts';
 
-interface Answer {
-  status: number;
-  type: string;
-  body: string;
-}
-
-function get(port: number, host: string, o: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, servername: host, method: o.method ?? 'GET', path: o.path ?? '/.well-known/mta-sts.txt', headers: { Host: host, ...o.headers }, rejectUnauthorized: false, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-    });
-    req.on('error', reject);
-    req.end(o.body);
-  });
+function get(port: number, host: string, o: RequestOptions & { path?: string } = {}): Promise<Answer> {
+  return fetchFrom(port, host, o.path ?? '/.well-known/mta-sts.txt', o);
 }
 
 async function waitFor<T>(what: string, check: () => T | undefined | false, ms = 5000): Promise<T> {
