@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigStore } from '../src/config/store.ts';
 import { tightenSecretsDir } from '../src/config/secrets-dir.ts';
+import { VERSIONS_DIR, configRollbackText } from '../src/config/migrations.ts';
 import { LoginThrottle } from '../src/anvil/login-throttle.ts';
 import { type Context, type Service } from '../src/context.ts';
 import type { Logger } from '../src/log/logger.ts';
@@ -97,6 +98,7 @@ export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'co
   const own = options.log ? undefined : firmwareLogger(store, dataDir);
   const ctx = createContext(dataDir, store, options.log ?? own!.log);
   if (own) openLogs.set(ctx, own);
+  logMigrations(ctx);
   applyTimeZone(store.get('system.timeZone'));
   store.onChange((keys) => { if (keys.includes('system.timeZone')) applyTimeZone(store.get('system.timeZone')); });
   const wasMode = await tightenSecretsDir(dataDir);
@@ -106,6 +108,14 @@ export async function openContext(options: Pick<FirmwareOptions, 'dataDir' | 'co
     ctx.bus.emit('config.rejected', { file: store.file, error: err.message });
   });
   return ctx;
+}
+
+/** What migrating config.json did at open, in the log (the file records it too: db.migrations). */
+function logMigrations(ctx: Context): void {
+  for (const outcome of ctx.store.migrations) {
+    for (const m of outcome.migrated) ctx.log.log('info', 'config.json migrated', { from: m.from, to: m.to, change: m.what, kept: `${VERSIONS_DIR}/config.v${m.from}.json` });
+    if (outcome.rolledBack) ctx.log.log('warn', configRollbackText(outcome.rolledBack));
+  }
 }
 
 /** The log file stays usable for lines written while stopping; it is closed with the store. */

@@ -8,6 +8,7 @@
 import { readFile, rm, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileDurable, fsyncDir } from '../../src/files/durable.ts';
+import { VERSIONS_DIR } from '../../src/config/migrations.ts';
 
 export type ResetLevel = 'settings' | 'all';
 
@@ -26,7 +27,7 @@ export const ERASES: Record<ResetLevel, { erases: string; keeps: string }> = {
 };
 
 /** DATA's names a settings reset removes (the rest is mail). */
-const SETTINGS = ['config.json', 'secrets', 'dkim', 'tls'];
+const SETTINGS = ['config.json', VERSIONS_DIR, 'secrets', 'dkim', 'tls'];
 
 export async function requestReset(dataDir: string, level: ResetLevel): Promise<void> {
   await writeFileDurable(join(dataDir, REQUEST_FILE), `${level}\n`, 0o600);

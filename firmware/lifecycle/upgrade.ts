@@ -3,6 +3,7 @@
 // anything, writes the other slot and makes it GRUB's first choice. The data partition is never
 // written. After the reboot yubin-health marks the new slot good, or GRUB returns to the old one
 // after its tries; the firmware then reports the rollback (`upgradeStatus`).
+import { configRollbackText } from '../../src/config/migrations.ts';
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
@@ -142,6 +143,10 @@ export function upgradeStatusService(ctx: Context, read: () => BootState = () =>
       if (text) {
         ctx.log.log('error', text);
         ctx.bus.emit('lifecycle.problem', { source: 'upgrade', text });
+      }
+      // The old slot found the new firmware's configuration and went back to the copy from before.
+      for (const outcome of ctx.store.migrations) {
+        if (outcome.rolledBack) ctx.bus.emit('lifecycle.problem', { source: 'upgrade', text: configRollbackText(outcome.rolledBack) });
       }
     },
     async stop() {},

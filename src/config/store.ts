@@ -10,7 +10,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { writeFileDurable } from '../files/durable.ts';
 import { schema, defaults, isSettingKey, type Settings, type SettingKey } from './schema.ts';
-import { RENAMED } from '../anvil/settings.ts';
+import { migrateFile, MigrationError, CONFIG_VERSION, type MigrationRecord, type FileOutcome } from './migrations.ts';
 
 export interface UserRecord {
   /** scrypt hash in the form scrypt$N$r$p$salt$hash (base64). */
@@ -24,7 +24,10 @@ export interface UserRecord {
 }
 
 export interface Db {
-  version: 1;
+  /** The schema version (src/config/migrations.ts). */
+  version: number;
+  /** Migrations this file went through, oldest first. */
+  migrations?: MigrationRecord[];
   settings: Partial<Record<string, unknown>>;
   users: Record<string, UserRecord>;
   /** alias local part or full address → targets (local users or addresses). */
@@ -65,7 +68,7 @@ class DurableJsonFile {
 }
 
 function emptyDb(): Db {
-  return { version: 1, settings: {}, users: {}, aliases: {} };
+  return { version: CONFIG_VERSION, settings: {}, users: {}, aliases: {} };
 }
 
 /** Parse admin text for one key; throws ConfigError naming the key and the allowed values. */
@@ -75,15 +78,6 @@ export function parseSetting(key: string, text: string): unknown {
     return schema[key].kind.parse(text);
   } catch (err) {
     throw new ConfigError(key, `${JSON.stringify(text)} is not allowed: expected ${(err as Error).message}`);
-  }
-}
-
-/** A key stored under its old name is read under its new one (written so at the next commit). */
-function renameKeys(stored: Partial<Record<string, unknown>>): void {
-  for (const [old, now] of Object.entries(RENAMED)) {
-    if (!Object.hasOwn(stored, old)) continue;
-    if (!Object.hasOwn(stored, now)) stored[now] = stored[old];
-    delete stored[old];
   }
 }
 
@@ -116,6 +110,7 @@ export class ConfigStore {
   #watcher: FSWatcher | undefined;
   #writing: Promise<unknown> = Promise.resolve();
   readonly #changeListeners = new Set<(keys: SettingKey[]) => void>();
+  readonly #migrations: FileOutcome[] = [];
 
   private constructor(dataDir: string, file: string) {
     this.dataDir = dataDir;
@@ -135,11 +130,20 @@ export class ConfigStore {
   /** Re-read the file (another process — the CLI — may have committed a change). A broken file
    * is refused whole: settings, users and aliases stay as they were. */
   async reload(): Promise<void> {
-    const db = (await this.#file.read()) ?? emptyDb();
+    let db = (await this.#file.read()) ?? emptyDb();
+    if (db.version !== CONFIG_VERSION) {
+      try {
+        const { db: current, outcome } = await migrateFile(this.file, db as unknown as Record<string, unknown>);
+        db = current as unknown as Db;
+        if (outcome.migrated.length > 0 || outcome.rolledBack) this.#migrations.push(outcome);
+      } catch (err) {
+        if (err instanceof MigrationError) throw new ConfigError(this.file, err.message);
+        throw err;
+      }
+    }
     db.settings ??= {};
     db.users ??= {};
     db.aliases ??= {};
-    renameKeys(db.settings);
     const problems = validateSettings(db.settings);
     if (problems.length > 0) throw new ConfigError(this.file, `invalid configuration:\n  ${problems.join('\n  ')}`);
     this.#adopt(db);
@@ -170,6 +174,11 @@ export class ConfigStore {
   onChange(listener: (keys: SettingKey[]) => void): () => void {
     this.#changeListeners.add(listener);
     return () => this.#changeListeners.delete(listener);
+  }
+
+  /** What migrating config.json did since this store was opened (the start-up log and alert read it). */
+  get migrations(): readonly FileOutcome[] {
+    return this.#migrations;
   }
 
   get settings(): Readonly<Settings> {

@@ -237,6 +237,7 @@ t.test('a backup of the older configuration schema restores under the new key na
   t.equal(r.code, 0, r.err);
   t.equal(ctx.store.get('login.delayMs'), 1500, 'read under the new name');
   t.same(ctx.store.get('domains'), ['old.test']);
+  t.match(ctx.store.db.migrations, [{ from: 1, to: 2 }], 'the migration is recorded in the restored file (src/config/migrations.ts)');
 
   const newer = join(dir, 'newer.age');
   await writeFile(newer, await sealTar(passphrase, [['data/config.json', old], ['manifest.json', manifestFor(old, 2)]]));

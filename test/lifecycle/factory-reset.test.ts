@@ -5,6 +5,7 @@ import t, { type Test } from 'tap';
 import { readdir, writeFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigStore } from '../../src/config/store.ts';
+import { VERSIONS_DIR } from '../../src/config/migrations.ts';
 import { type Context } from '../../src/context.ts';
 import { stderrLogger } from '../../src/log/logger.ts';
 import { keygen } from '../../src/dkimsign/keys.ts';
@@ -70,6 +71,9 @@ t.test('settings level: configuration, users, secrets, DKIM keys go; mail stays;
   t.match(r.out, /restarting Yubin to reset\n$/);
   t.equal(await pendingReset(ctx.dataDir), 'settings', 'the request is on disk: a power cut now only means it is done at the next start');
   ctx.store.close();
+  // The copies an older firmware would go back to are settings too (src/config/migrations.ts).
+  await mkdir(join(ctx.dataDir, VERSIONS_DIR));
+  await writeFile(join(ctx.dataDir, VERSIONS_DIR, 'config.v1.json'), '{}');
   t.equal(await applyPendingReset(ctx.dataDir), 'settings');
   t.same((await readdir(ctx.dataDir)).sort(), ['mail'], 'only the mail is left');
   t.equal(await readFile(join(ctx.dataDir, 'mail/alice/new/1.M1P1.mx'), 'utf8'), 'Subject: kept\r\n\r\nkept\r\n');
