@@ -12,6 +12,8 @@ import { systemdNotifier, underSystemd } from './sd-notify.ts';
 import { sessionGuard } from '../src/guard/session-guard.ts';
 import { START_USAGE } from './commands/start.ts';
 import { applyPendingReset } from './lifecycle/reset.ts';
+import { checkResetButton } from './lifecycle/reset-button.ts';
+import { stderrLogger } from '../src/log/logger.ts';
 import { restoreFromSetup } from './commands/backup.ts';
 
 const checkout = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,8 +68,13 @@ async function start(argv: string[]): Promise<void> {
   // pings from the event loop, so a wedged loop gets the process restarted. Elsewhere a no-op.
   const systemd = systemdNotifier();
   let stopWatchdog: (() => void) | undefined;
+  let poweredOn = true;
   const boot = async () => {
-    // A factory reset asked for before this start is carried out before anything opens the data.
+    // The reset button, held at power-on, asks for one (only at the first start of this process:
+    // the console's restart is not a power-on). A factory reset asked for before this start, by
+    // the console or the button, is carried out before anything opens the data.
+    if (poweredOn) await checkResetButton(resolve(args.dataDir), (line) => process.stdout.write(`yubin: ${line}\n`), stderrLogger('info'));
+    poweredOn = false;
     const reset = await applyPendingReset(resolve(args.dataDir));
     if (reset) process.stdout.write(`yubin: factory reset (${reset}) done: starting as new\n`);
     firmware = await startFirmware({

@@ -1,6 +1,7 @@
 // The settings a flashed board starts with (seeded into /data/yubin/config.json on first boot):
 // listen on every interface on the standard mail ports, console on the kernel's UART.
 import { validateSettings, type Db } from '../../src/config/store.ts';
+import { CONFIG_VERSION } from '../../src/config/migrations.ts';
 
 export const boardSettings: Record<string, unknown> = {
   'listen.address': '0.0.0.0',
@@ -23,6 +24,6 @@ export function boardConfigJson(extra: Record<string, unknown> = {}): string {
   const settings = { ...boardSettings, ...extra };
   const problems = validateSettings(settings);
   if (problems.length > 0) throw new Error(`board defaults rejected by the schema:\n  ${problems.join('\n  ')}`);
-  const db: Db = { version: 1, settings, users: {}, aliases: {} };
+  const db: Db = { version: CONFIG_VERSION, settings, users: {}, aliases: {} };
   return JSON.stringify(db, null, 2) + '\n';
 }
