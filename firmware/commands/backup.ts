@@ -137,7 +137,7 @@ export const backupCommand: Command = {
  * that does not restore leaves DATA as it was (the console then starts the setup again).
  */
 export async function restoreFromSetup(env: CommandEnv): Promise<void> {
-  env.out.write("The backup file (a USB stick must be mounted first; 'backup restore FILE' does the same later).\n");
+  env.out.write("The backup file (on the board image a USB stick is at /media/usb; 'backup restore FILE' does the same later).\n");
   const file = await env.prompt('Backup file: ', { interruptible: true });
   if (file === null) throw new Cancelled('cancelled');
   const restore = backupCommand.subcommands!.find((c) => c.name === 'restore')!;

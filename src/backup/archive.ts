@@ -148,9 +148,14 @@ export async function createBackup(dataDir: string, file: string, options: Creat
   const plain = Readable.toWeb(Readable.from(tarStream(dataDir, parts, manifest, counter))) as ReadableStream<Uint8Array>;
   const sealed = await encrypter.encrypt(plain);
   const dir = dirname(file);
-  await mkdir(dir, { recursive: true });
   const tmp = join(dir, `.${basename(file)}.${randomBytes(4).toString('hex')}.tmp`);
-  const out = await open(tmp, 'w', 0o600);
+  let out;
+  try {
+    await mkdir(dir, { recursive: true });
+    out = await open(tmp, 'w', 0o600);
+  } catch (err) {
+    throw new BackupError(whereProblem(dir, err as NodeJS.ErrnoException));
+  }
   let bytes = 0;
   try {
     try {
@@ -167,10 +172,22 @@ export async function createBackup(dataDir: string, file: string, options: Creat
     await rename(tmp, file);
   } catch (err) {
     await rm(tmp, { force: true });
+    if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new BackupError(whereProblem(dir, err as NodeJS.ErrnoException));
     throw err;
   }
   await fsyncDir(dir);
   return { file, bytes, files: manifest.files.length, plainBytes: counter.plain, manifest };
+}
+
+/** Where a backup cannot go, in the owner's words (the usual cause: no USB stick in /media/usb). */
+function whereProblem(dir: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EROFS': return `${dir} is read-only: is a USB stick plugged in? (the board image mounts one at /media/usb)`;
+    case 'ENOSPC': return `${dir} is full: nothing written (free some space or use a bigger stick)`;
+    case 'EACCES': case 'EPERM': return `${dir} is not writable for Yubin`;
+    case 'ENOTDIR': case 'EEXIST': return `${dir} is not a folder`;
+    default: return `cannot write into ${dir}: ${err.message}`;
+  }
 }
 
 // --- restore -------------------------------------------------------------------------------------

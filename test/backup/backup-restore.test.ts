@@ -306,3 +306,19 @@ t.test('first-boot setup: a backup that does not restore leaves the board new', 
   t.equal(hasAdminPassword(ctx), false, 'still no admin password: the console starts the setup again');
   t.same(ctx.users.list(), []);
 });
+
+t.test('a backup that cannot be written says where and why: no stick (read-only), not a folder', async (t) => {
+  const { dir, ctx } = await smallBoard(t);
+  const plain = join(dir, 'plain-file');
+  await writeFile(plain, 'x');
+  const notDir = await cli(ctx, `backup create --passphrase-file ${await passFile(t)} ${join(plain, 'board.age')}`);
+  t.equal(notDir.code, 1);
+  t.match(notDir.err, /backup create: .*plain-file is not a folder/);
+  // The board's /media/usb without a stick is the read-only root: the CLI in a mount namespace of
+  // its own where that folder is a read-only tmpfs.
+  const stick = await tempDir(t, 'yubin-no-stick-');
+  const r = await run('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs "$0" && exec "$@"', stick,
+    process.execPath, join(import.meta.dirname, '../../firmware/yubin.ts'), '--data', dir, 'backup', 'create', '--passphrase-file', await passFile(t), join(stick, 'board.age')]);
+  t.not(r.code, 0);
+  t.match(r.stderr, /backup create: .* is read-only: is a USB stick plugged in\? \(the board image mounts one at \/media\/usb\)/);
+});
