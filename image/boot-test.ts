@@ -5,7 +5,7 @@
 // hid a half-read ready line).
 import { mkdtemp, rm, mkdir, writeFile, truncate } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from './lib/run.ts';
 import { parseArch, option, targets, outDir, type Target } from './lib/targets.ts';
@@ -136,11 +136,17 @@ async function main(target: Target, argv: string[]): Promise<number> {
         append: `root=LABEL=yubin-root ro rootwait console=ttyAMA0,115200 systemd.volatile=state ${report}` };
     }
 
+    // A USB stick (FAT, as an owner's would be) for the backup, restored after a full factory reset.
+    const stick = `${dir}/usb-stick.raw`;
+    await writeFile(stick, '');
+    await truncate(stick, 64 * MiB);
+    await run('mkfs.vfat', ['-n', 'YUBIN-USB', stick]);
+
     // KVM only when the image's kernel boots under it (nested virtualisation: /dev/kvm, but no usable KVM).
     const choice = await chooseAccel(target, { kernel: kernel?.vmlinuz ?? `${dir}/vmlinuz` });
     console.log(`boot-test: ${choice.accel.toUpperCase()}: ${choice.why}`);
     const start = (accel: 'kvm' | 'tcg') => {
-      const started = new Vm({ target, disk, dir, accel, ...(kernel ? { kernel } : {}) });
+      const started = new Vm({ target, disk, dir, accel, usbStick: stick, ...(kernel ? { kernel } : {}) });
       vm = started;
       showConsoleOnFailure(started);
       console.log(`boot-test: qemu ${target.arch} with ${accel.toUpperCase()}, 512 MiB, image ${image}`);
@@ -246,11 +252,86 @@ async function main(target: Target, argv: string[]): Promise<number> {
       return m[1]!.trim() === hostnameAfter ? `hostname still ${hostnameAfter}` : fail(`config get hostname printed ${JSON.stringify(m[1])}, not ${hostnameAfter}`);
     });
     await step('mail survives the reboot', pop3);
+    await backupRoundTrip(theVm, { hostname: hostnameAfter, subject, readyMs: tcgReadyS * 1500 });
     return finish();
   } finally {
     await vm?.stop();
     if (!argv.includes('--keep')) await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The owner's way back from a dead or wiped board: an encrypted backup with the mail on the USB
+ * stick (mounted at /media/usb by the image's udev rule), a factory reset of everything (the data
+ * partition re-made), then the first-boot setup's restore. The same user logs in with the same
+ * APOP secret and fetches byte for byte the same message; the console's setting is back; the
+ * backed-up admin password logs in.
+ */
+async function backupRoundTrip(theVm: Vm, was: { hostname: string; subject: string; readyMs: number }): Promise<void> {
+  const passphrase = `pass-${randomBytes(8).toString('hex')}`;
+  const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+  let before: string | undefined;
+  let made = false;
+  await step('backup: create --with-mail onto the USB stick (/media/usb)', async () => {
+    const got = await fetchWithApop(await theVm.hostPort(110), user, apopSecret);
+    if (!got.first) return fail('no message in the mailbox to back up');
+    before = sha(got.first);
+    await loginOnConsole(theVm);
+    theVm.type('backup create --with-mail /media/usb/board.age\r');
+    await theVm.waitFor(/New backup passphrase: /, 30_000);
+    theVm.type(`${passphrase}\r`);
+    await theVm.waitFor(/Repeat backup passphrase: /, 10_000);
+    theVm.type(`${passphrase}\r`);
+    const m = await theVm.waitFor(/(backup written: [^\r\n]*|backup create: [^\r\n]*)[\r\n]/, 120_000);
+    if (!m[1]!.startsWith('backup written')) return fail(m[1]!);
+    made = true;
+    return m[1]!;
+  });
+  if (!made) return;
+  let reset = false;
+  await step('factory-reset 2 (everything): the data partition is re-made, first-boot setup on the console', async () => {
+    await loginOnConsole(theVm);
+    theVm.type('factory-reset\r');
+    await theVm.waitFor(/Which reset, 1 or 2\? /, 20_000);
+    theVm.type('2\r');
+    await theVm.waitFor(/Type 'erase' to go on: /, 10_000);
+    theVm.type('erase\r');
+    await theVm.waitFor(/Type the hostname \([^)]*\) to confirm: /, 10_000);
+    theVm.type(`${was.hostname}\r`);
+    const remade = await theVm.waitFor(/yubin-image: factory reset: re-making the data partition[^\r\n]*[\r\n]/, was.readyMs);
+    // The console starts the setup by itself, around the ready line (before or after it).
+    await theVm.waitFor(/No admin password is set yet: first-boot setup\./, was.readyMs);
+    reset = true;
+    return `${remade[0].trim()}; the console starts the first-boot setup`;
+  });
+  if (!reset) return;
+  await step('first-boot setup: restore the backup from the USB stick', async () => {
+    await theVm.waitFor(/New admin password: /, 20_000);
+    theVm.type(`new-${adminPassword}\r`);
+    await theVm.waitFor(/Repeat admin password: /, 10_000);
+    theVm.type(`new-${adminPassword}\r`);
+    await theVm.waitFor(/Set up anew, or restore a backup\? \(new\/restore\) \[new\]: /, 20_000);
+    theVm.type('restore\r');
+    await theVm.waitFor(/Backup file: /, 10_000);
+    theVm.type('/media/usb/board.age\r');
+    await theVm.waitFor(/Backup passphrase: /, 10_000);
+    theVm.type(`${passphrase}\r`);
+    const m = await theVm.waitFor(/(restored \d+ files from [^\r\n]*|nothing restored[^\r\n]*|backup restore: [^\r\n]*)[\r\n]/, 180_000);
+    if (!m[1]!.startsWith('restored')) return fail(m[1]!);
+    await theVm.waitFor(/yubin: ready[^\r\n]*[\r\n]/, was.readyMs);
+    return m[1]!.trim();
+  });
+  await step('after the restore: the same message (SHA-256), the same setting, the old admin password', async () => {
+    const got = await fetchWithApop(await theVm.hostPort(110), user, apopSecret);
+    if (!got.first) return fail(`${user}'s mailbox is empty after the restore`);
+    if (sha(got.first) !== before) return fail(`the message differs after the restore (SHA-256 ${sha(got.first)} vs ${before})`);
+    if (!got.first.includes(`Subject: ${was.subject}`)) return fail('not the message sent before');
+    await loginOnConsole(theVm);
+    theVm.type('config get hostname\r');
+    const m = await theVm.waitFor(/config get hostname\s*\r?\n([^\r\n]*)[\r\n]/, 30_000);
+    if (m[1]!.trim() !== was.hostname) return fail(`hostname is ${JSON.stringify(m[1])} after the restore, not ${was.hostname}`);
+    return `APOP login and RETR 1 give SHA-256 ${before!.slice(0, 16)}…, as before the reset; hostname ${was.hostname}; admin password of the backed-up board`;
+  });
 }
 
 // The console (firmware/console/session.ts): a banner, "Password: ", then "Logged in." and a

@@ -22,6 +22,8 @@ export interface VmOptions {
   /** arm64 -M virt has no Pi firmware: kernel, initrd and command line come from the test. */
   kernel?: { vmlinuz: string; initrd: string; append: string };
   memoryMiB?: number;
+  /** A raw disk image plugged in as a USB stick (xHCI + usb-storage: the board's USB path). */
+  usbStick?: string;
   /** The qemu program (default qemu-system-x86_64 / qemu-system-aarch64); tests use a stand-in. */
   qemu?: string;
 }
@@ -149,6 +151,7 @@ export class Vm {
       '-drive', `file=${disk},format=raw,if=virtio,cache=unsafe`,
       '-netdev', `user,id=n0,${hostfwd}`, '-device', 'virtio-net-pci,netdev=n0',
       '-rtc', 'base=utc',
+      ...(options.usbStick ? ['-device', 'qemu-xhci,id=xhci', '-drive', `if=none,id=stick,file=${options.usbStick},format=raw,cache=unsafe`, '-device', 'usb-storage,bus=xhci.0,drive=stick'] : []),
     ];
     const cmd = options.qemu ?? qemuFor(target);
     const args = target.arch === 'x64'
