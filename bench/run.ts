@@ -6,7 +6,7 @@
 import { mkdir, writeFile, rm, chown, chmod, access } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensurePackages, tempDir, treeRss, rssSampler, median, sleep, MiB } from './lib/system.ts';
+import { ensurePackages, tempDir, treeRss, treeCpuMs, rssSampler, median, sleep, MiB } from './lib/system.ts';
 import { smtpSource, until, idleSessions, pop3Retr, apopLogins } from './lib/load.ts';
 import { startYubin, type YubinOptions, type YubinPeer } from './peers/yubin.ts';
 import { startHaraka } from './peers/haraka.ts';
@@ -139,14 +139,17 @@ try {
     ];
     const label = (p: SmtpPeer) => (p.name.startsWith('Yubin') ? p.name : p.name.replace(/ \(queue\)$/, ''));
 
-    async function ingest(peer: SmtpPeer, size: number, sessions: number, count: number, peak = false): Promise<{ rate: number; peakMiB: number }> {
+    async function ingest(peer: SmtpPeer, size: number, sessions: number, count: number, peak = false): Promise<{ rate: number; peakMiB: number; cpuMs: number }> {
       const before = await peer.count();
       const sampler = peak ? rssSampler(peer.pid) : null;
+      const cpuBefore = await treeCpuMs(peer.pid);
       const r = await smtpSource(peer.port, size, count, sessions);
       const peakBytes = sampler ? await sampler.stop() : 0;
       // Every acknowledged message must be there: a fast server that loses mail is no result.
       await until(() => peer.count(), before + count, 10_000);
-      return { rate: r.perSecond, peakMiB: peakBytes / MiB };
+      // The CPU the server spent on them (the sampler's and the load generator's are not in its tree).
+      const cpuMs = ((await treeCpuMs(peer.pid)) - cpuBefore) / count;
+      return { rate: r.perSecond, peakMiB: peakBytes / MiB, cpuMs };
     }
 
     if (phase('ingest')) {
@@ -162,22 +165,27 @@ try {
           const rounds = key ? ROUNDS : 1;
           const rates = new Map<SmtpPeer, number[]>();
           const peaks = new Map<SmtpPeer, number[]>();
+          const cpu = new Map<SmtpPeer, number[]>();
           // Peers take turns within a round, so a change in the machine's load hits all of them.
           for (let round = 0; round < rounds; round++) {
             for (const peer of key ? peers : peers.filter((p) => !variants.includes(p))) {
               const r = await ingest(peer, s.size, sessions, count, key);
               rates.set(peer, [...(rates.get(peer) ?? []), r.rate]);
               peaks.set(peer, [...(peaks.get(peer) ?? []), r.peakMiB]);
+              cpu.set(peer, [...(cpu.get(peer) ?? []), r.cpuMs]);
             }
           }
           const measure = `SMTP ingest msgs/s, ${s.label} × ${sessions}`;
           for (const peer of rates.keys()) record(measure, label(peer), median(rates.get(peer)!), 'msg/s', 'higher');
+          // The cost beside the rate: a peer that spreads over both cores can be fast and dear.
+          for (const peer of cpu.keys()) record(`SMTP ingest CPU ms per message, ${s.label} × ${sessions}`, label(peer), median(cpu.get(peer)!), 'ms', 'lower');
           if (key) for (const peer of peers) record(`RSS peak during ingest, ${s.label} × ${sessions}`, label(peer), median(peaks.get(peer)!), 'MiB', 'lower');
           // The 100 ms early-talker pause for strangers on port 25, and mail from office PCs.
           if (key) {
             for (const peer of extra) {
               const r = await ingest(peer, s.size, sessions, count);
               record(measure, label(peer), r.rate, 'msg/s', 'higher');
+              record(`SMTP ingest CPU ms per message, ${s.label} × ${sessions}`, label(peer), r.cpuMs, 'ms', 'lower');
             }
           }
         }
