@@ -34,6 +34,8 @@ export interface YubinOptions {
   apopSecret: string;
   /** The bundle the image ships (default), or the sources as `npm start` runs them (`--source`). */
   build?: YubinBuild;
+  /** Settings over the bench's (a what-if: one stage turned off, say). */
+  settings?: Record<string, unknown>;
   /** V8 flags and environment other than firmware/node-flags.ts's (bench/runtime-flags.ts). */
   runtime?: ChildOptions['runtime'];
 }
@@ -89,6 +91,7 @@ export async function startYubin(o: YubinOptions): Promise<YubinPeer> {
     ...(o.client === 'outside' ? { 'smtp.greetingDelay': 0 } : {}),
     ...(o.stages === 'minimal' ? { 'attachments.inbound': 'off', 'archive.enabled': false } : {}),
     ...(blackhole ? { role: 'edge', 'relay.internalHost': `127.0.0.1:${(blackhole.address() as AddressInfo).port}`, 'outbound.greetingTimeoutMs': 600_000 } : {}),
+    ...o.settings,
   };
   await seed(o.dir, settings, [{ name: o.user, password: o.password, addresses: [`${o.user}@bench.test`] }]);
   const store = await ConfigStore.open(o.dir);

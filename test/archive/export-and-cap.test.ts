@@ -92,6 +92,33 @@ t.test('the size cap drops the oldest copies first, never the live queue file', 
   for (const m of messages) t.equal((await stat(m.path)).size, m.size, `${m.queueId}: the original file is untouched`);
 });
 
+t.test('copies of concurrent messages are written side by side: every one is counted once and findable, the cap still holds', async (t) => {
+  const ctx = await makeContext(t, { 'archive.maxBytes': '2M' });
+  const dir = await tempDir(t);
+  const body = ('y'.repeat(76) + '\n').repeat(1300); // ~100 KiB each
+  const messages = [];
+  for (let i = 0; i < 40; i++) messages.push(await message(ctx, dir, { from: 'alice@office.test', to: ['bob@dest.test'], subject: `c${String(i).padStart(2, '0')}`, body }));
+  // 20 at a time, as 20 sessions of office PCs would: first within the cap, then past it.
+  await Promise.all(messages.slice(0, 20).map((m, i) => archiveMessage(m, ctx, DAY1 + i)));
+  const first: string[] = [];
+  for await (const m of archiveOf(ctx.dataDir).search()) first.push(m.subject);
+  t.equal(first.length, 20, 'all 20 copies there');
+  const onDisk = async () => {
+    let bytes = 0;
+    for (const day of await readdir(archiveOf(ctx.dataDir).root)) {
+      for (const f of await readdir(join(archiveOf(ctx.dataDir).root, day))) if (f.endsWith('.eml')) bytes += (await stat(join(archiveOf(ctx.dataDir).root, day, f))).size;
+    }
+    return bytes;
+  };
+  t.equal(await archiveOf(ctx.dataDir).totalBytes(), await onDisk(), 'the day totals are what is on disk: each copy counted once');
+  await Promise.all(messages.slice(20).map((m, i) => archiveMessage(m, ctx, DAY1 + 20 + i)));
+  t.ok((await onDisk()) <= 2 * 1024 * 1024, `under the 2 MiB cap after 20 more at once (${await onDisk()} bytes)`);
+  t.equal(await archiveOf(ctx.dataDir).totalBytes(), await onDisk(), 'the totals still match the folder');
+  const kept: string[] = [];
+  for await (const m of archiveOf(ctx.dataDir).search()) kept.push(m.subject);
+  t.ok(kept.includes('c39') && !kept.includes('c00'), 'the newest kept, the oldest dropped');
+});
+
 t.test('copies older than archive.maxAgeDays are dropped', async (t) => {
   const ctx = await makeContext(t, { 'archive.maxAgeDays': '1' });
   const dir = await tempDir(t);
