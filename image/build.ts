@@ -87,7 +87,8 @@ async function customizeRoot(root: string, target: Target, app: string, options:
   await installNode(await nodeRuntime(target), target, root);
   await cp(app, `${root}/usr/lib/yubin/app`, { recursive: true });
   await mkdir(`${root}/usr/lib/yubin/defaults`, { recursive: true });
-  await writeFile(`${root}/usr/lib/yubin/defaults/config.json`, boardConfigJson());
+  // A PC has no header: no LED pins, no reset button (the Pi's default profile would look for its gpiochip).
+  await writeFile(`${root}/usr/lib/yubin/defaults/config.json`, boardConfigJson(target.arch === 'x64' ? { 'board.profile': 'x86' } : {}));
   // What /usr/lib/yubin/prepare reports at each start (the upgrade test tells v1 from v2 by it).
   await writeFile(`${root}/usr/lib/yubin/release`, `${options.release}\n`);
   if (target.abSlots) {
