@@ -177,12 +177,18 @@ async function ubootFiles(root: string, target: Target, kernel: string, bootDir:
     await cp(from, `${bootDir}/${name}`);
     files.push([`${bootDir}/${name}`, name]);
   };
-  for (const f of await readdir(`${root}/usr/lib/raspi-firmware`)) await keep(`${root}/usr/lib/raspi-firmware/${f}`, f);
+  // Not the camera (x) and debug (db) builds of the GPU firmware: only start_x=1 or start_debug=1 in config.txt load them.
+  for (const f of await readdir(`${root}/usr/lib/raspi-firmware`)) if (!/^(start4?(x|db)\.elf|fixup4?(x|db)\.dat)$/.test(f)) await keep(`${root}/usr/lib/raspi-firmware/${f}`, f);
   const dtbs = `${root}/usr/lib/linux-image-${kernel}/broadcom`;
   for (const f of await readdir(dtbs)) if (/^bcm(2710|2711|2837)-.*\.dtb$/.test(f)) await keep(`${dtbs}/${f}`, f);
   await keep(`${root}/usr/lib/u-boot/rpi_arm64/u-boot.bin`, 'u-boot.bin');
   await keep(`${root}/usr/lib/u-boot/qemu_arm64/u-boot.bin`, 'u-boot-qemu.bin');
   await keep(`${imageRoot}/files/boot-arm64/config.txt`, 'config.txt');
+  // gzip'd (11 of 33 MiB; booti unpacks it, boot.scr sets kernel_comp_addr_r): two kernels, two
+  // initrds and the copy an upgrade writes before its rename must fit the FAT (unpacked, the second
+  // upgrade's post-install handler found it full).
+  await run('gzip', ['-9', '-n', `${root}/boot/vmlinuz`]);
+  await rename(`${root}/boot/vmlinuz.gz`, `${root}/boot/vmlinuz`);
   await keep(`${root}/boot/vmlinuz`, 'kernel-A');
   await keep(`${root}/boot/initrd.img`, 'initrd-A');
   files.push([await makeBootScr(target, bootDir), 'boot.scr']);
