@@ -12,6 +12,7 @@ import { parseArch, option, targets, outDir, type Target } from './lib/targets.t
 import { imagePath, dataSizeMiB } from './build.ts';
 import { boardConfigJson } from './lib/board-defaults.ts';
 import { makeExt4, writePartition, fatOf, partitions, MiB } from './lib/disk.ts';
+import { UBOOT_ARGS } from './lib/slots.ts';
 import { Vm, chooseAccel, bootWithFallback } from './lib/qemu.ts';
 import { sendOverSmtp, fetchWithApop } from './lib/mail-peers.ts';
 import { ConfigStore } from '../src/config/store.ts';
@@ -55,10 +56,17 @@ export const adminPassword = `admin-${randomBytes(6).toString('hex')}`;
 /**
  * The loader's command line plus `extra` (the memory report the RSS figure is read from), without
  * quiet (when a step fails, the console tail printed with it shows the boot); and the kernel alone
- * in `dir`, for the KVM probe (qemu.ts: probeKvm). GRUB's A/B config, or syslinux's on older images.
+ * in `dir`, for the KVM probe (qemu.ts: probeKvm). GRUB's or U-Boot's A/B config, or syslinux's on older images.
  */
 export async function bootArgs(disk: string, dir: string, extra: string): Promise<void> {
   const fat = await fatOf(disk);
+  // U-Boot's A/B boot (arm64): boot.scr imports yubin_args from a text file on the FAT.
+  const uboot = await run('mtype', ['-i', fat, `::${UBOOT_ARGS}`]).catch(() => null);
+  if (uboot !== null) {
+    await writeFile(`${dir}/${UBOOT_ARGS}`, uboot.replace(/^(yubin_args=.*)$/m, `$1 ${extra}`).replace(' quiet', ''));
+    await run('mcopy', ['-o', '-i', fat, `${dir}/${UBOOT_ARGS}`, `::${UBOOT_ARGS}`]);
+    return;
+  }
   const grub = await run('mtype', ['-i', fat, '::grub/grub.cfg']).catch(() => null);
   if (grub !== null) {
     await writeFile(`${dir}/grub.cfg`, grub.replace(/^(set yubin_args=".*)"$/m, `$1 ${extra}"`).replace(' quiet', ''));
@@ -123,18 +131,16 @@ async function main(target: Target, argv: string[]): Promise<number> {
     const before = dataPart.sizeBytes;
     const rawBytes = (await run('stat', ['-c', '%s', disk])).trim();
     await truncate(disk, Number(rawBytes) + 1024 * MiB);
-    let kernel: { vmlinuz: string; initrd: string; append: string } | undefined;
+    let bios: string | undefined;
     const report = 'yubin.report=5';
     if (target.arch === 'x64') {
       await writePartition(disk, dataPart.number, await testDataPartition(dir));
-      await bootArgs(disk, dir, report);
     } else {
-      // -M virt has no Pi firmware: take kernel and initrd from the image's FAT, console on the PL011.
-      const fat = await fatOf(disk);
-      await run('mcopy', ['-i', fat, '::vmlinuz', '::initrd.img', dir]);
-      kernel = { vmlinuz: `${dir}/vmlinuz`, initrd: `${dir}/initrd.img`,
-        append: `root=LABEL=yubin-root ro rootwait console=ttyAMA0,115200 systemd.volatile=state ${report}` };
+      // -M virt has no Pi firmware: qemu starts the image's own U-Boot for qemu virt (on the FAT), which runs boot.scr.
+      await run('mcopy', ['-i', await fatOf(disk), '::u-boot-qemu.bin', dir]);
+      bios = `${dir}/u-boot-qemu.bin`;
     }
+    await bootArgs(disk, dir, report);
 
     // A USB stick (FAT, as an owner's would be) for the backup, restored after a full factory reset.
     const stick = `${dir}/usb-stick.raw`;
@@ -143,10 +149,10 @@ async function main(target: Target, argv: string[]): Promise<number> {
     await run('mkfs.vfat', ['-n', 'YUBIN-USB', stick]);
 
     // KVM only when the image's kernel boots under it (nested virtualisation: /dev/kvm, but no usable KVM).
-    const choice = await chooseAccel(target, { kernel: kernel?.vmlinuz ?? `${dir}/vmlinuz` });
+    const choice = await chooseAccel(target, { kernel: `${dir}/vmlinuz` });
     console.log(`boot-test: ${choice.accel.toUpperCase()}: ${choice.why}`);
     const start = (accel: 'kvm' | 'tcg') => {
-      const started = new Vm({ target, disk, dir, accel, usbStick: stick, ...(kernel ? { kernel } : {}) });
+      const started = new Vm({ target, disk, dir, accel, usbStick: stick, ...(bios ? { bios } : {}) });
       vm = started;
       showConsoleOnFailure(started);
       console.log(`boot-test: qemu ${target.arch} with ${accel.toUpperCase()}, 512 MiB, image ${image}`);
@@ -154,13 +160,16 @@ async function main(target: Target, argv: string[]): Promise<number> {
     };
     let ports = new Map<string, number>();
     let mounts: string | undefined;
+    let slot: string | undefined;
     const ready = await step('boots to the ready line', () => bootWithFallback(choice.accel, start, async (theVm) => {
+      // U-Boot's boot.scr names the slot it chose (GRUB's line is not read: its menu redraws the console).
+      if (bios) slot = (await theVm.sees(/yubin: booting slot (\w)[^\r\n]*[\r\n]/, tcgReadyS * 1000))?.[0].trim();
       // /usr/lib/yubin/prepare prints its mount report just before the firmware starts.
       mounts = (await theVm.sees(mountReport, tcgReadyS * 1000))?.[0];
       const left = tcgReadyS * 1000 - (performance.now() - theVm.startedAt);
       const m = await theVm.waitFor(/yubin: ready[^\r\n]*[\r\n]/, Math.max(left, 30_000));
       ports = parseReady(m[0]);
-      return `${((performance.now() - theVm.startedAt) / 1000).toFixed(1)} s boot-to-ready (${theVm.accel}${theVm.accel === 'tcg' ? ', no KVM: emulated CPU' : ''}): ${m[0].trim()}`;
+      return `${((performance.now() - theVm.startedAt) / 1000).toFixed(1)} s boot-to-ready (${theVm.accel}${theVm.accel === 'tcg' ? ', no KVM: emulated CPU' : ''}): ${m[0].trim()}${slot ? ` (${slot})` : ''}`;
     }, (line) => console.log(`boot-test: ${line}`)));
     if (ready.status !== 'pass' || vm === undefined) return finish();
     const theVm: Vm = vm;
@@ -182,6 +191,7 @@ async function main(target: Target, argv: string[]): Promise<number> {
     });
 
     if (target.arch === 'arm64') {
+      await step('U-Boot booted slot A', async () => (slot && /booting slot A\b/.test(slot) ? slot : fail(`U-Boot said ${JSON.stringify(slot ?? 'nothing')}`)));
       await step('board defaults seeded on first boot', async () =>
         ports.get('smtp') === 25 ? `smtp=25 from the seeded config.json` : fail(`ready line shows smtp=${ports.get('smtp')}, not the board's 25`));
       await rssStep(theVm, 'idle');

@@ -12,7 +12,7 @@ import { boardConfigJson } from './lib/board-defaults.ts';
 import { NODE_FLAGS, RUNTIME_ENV } from '../firmware/node-flags.ts';
 import { makeFat, makeExt4, makeSquashfs, assembleDisk, MiB, type Partition } from './lib/disk.ts';
 import { pruneModules } from './lib/modules.ts';
-import { grubCfg, makeGrubenv, grubBios, writeRaucConfig, SLOT_MIB, BOOT_MIB_X64, DISK_ID, compatible } from './lib/slots.ts';
+import { grubCfg, makeGrubenv, grubBios, writeRaucConfig, makeBootScr, makeUbootEnv, ubootArgsText, SLOT_MIB, BOOT_MIB_X64, DISK_ID, UBOOT_ENV, UBOOT_ARGS, compatible } from './lib/slots.ts';
 import { signingKey, makeBundle, type SigningKey } from './lib/rauc.ts';
 
 export const bootSizeMiB = 128;
@@ -77,6 +77,8 @@ const abLeftoverBinaries = /^(grub-(?!editenv$)|apt|perl)/;
 
 async function customizeRoot(root: string, target: Target, app: string, options: { release: string; key: SigningKey }): Promise<void> {
   await cp(`${imageRoot}/files/common`, root, { recursive: true });
+  // RAUC's post-install handler (the new slot's kernel onto the FAT for U-Boot).
+  if (target.arch === 'arm64') await cp(`${imageRoot}/files/arm64`, root, { recursive: true });
   const unit = `${root}/etc/systemd/system/yubin.service`;
   const environment = Object.entries(RUNTIME_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
   const text = (await readFile(unit, 'utf8')).replace('@NODE_FLAGS@', NODE_FLAGS.join(' ')).replace('@RUNTIME_ENV@', environment);
@@ -144,11 +146,12 @@ async function bootFiles(root: string, target: Target, bootDir: string): Promise
   await rm(bootDir, { recursive: true, force: true });
   await mkdir(bootDir, { recursive: true });
   if (target.abSlots) {
-    // Each slot boots its own kernel: they stay in the root, under names grub.cfg knows.
+    // Each slot boots its own kernel: they stay in the root, under names the loader knows.
     await rename(`${root}/boot/vmlinuz-${kernel}`, `${root}/boot/vmlinuz`);
     await rename(`${root}/boot/initrd.img-${kernel}`, `${root}/boot/initrd.img`);
     for (const f of await readdir(`${root}/boot`)) if (!['firmware', 'vmlinuz', 'initrd.img'].includes(f)) await rm(`${root}/boot/${f}`, { recursive: true, force: true });
     for (const link of ['vmlinuz', 'vmlinuz.old', 'initrd.img', 'initrd.img.old']) await rm(`${root}/${link}`, { force: true });
+    if (target.arch === 'arm64') return ubootFiles(root, target, kernel!, bootDir);
     await writeFile(`${bootDir}/grub.cfg`, grubCfg(target));
     await makeGrubenv(`${bootDir}/grubenv`);
     return [[`${bootDir}/grub.cfg`, 'grub/grub.cfg'], [`${bootDir}/grubenv`, 'grub/grubenv']];
@@ -158,14 +161,44 @@ async function bootFiles(root: string, target: Target, bootDir: string): Promise
   await rename(`${root}/boot/initrd.img-${kernel}`, `${bootDir}/initrd.img`);
   for (const f of await readdir(`${root}/boot`)) if (f !== 'firmware') await rm(`${root}/boot/${f}`, { recursive: true, force: true });
   const files: Array<[string, string]> = [[`${bootDir}/vmlinuz`, 'vmlinuz'], [`${bootDir}/initrd.img`, 'initrd.img']];
-  if (target.arch === 'x64') {
-    files.push([`${imageRoot}/files/boot-x64/syslinux.cfg`, 'syslinux.cfg']);
-  } else {
-    files.push([`${imageRoot}/files/boot-arm64/config.txt`, 'config.txt'], [`${imageRoot}/files/boot-arm64/cmdline.txt`, 'cmdline.txt']);
-    for (const f of await readdir(`${root}/usr/lib/raspi-firmware`)) files.push([`${root}/usr/lib/raspi-firmware/${f}`, f]);
-    const dtbs = `${root}/usr/lib/linux-image-${kernel}/broadcom`;
-    for (const f of await readdir(dtbs)) if (/^bcm(2710|2711|2837)-.*\.dtb$/.test(f)) files.push([`${dtbs}/${f}`, f]);
-  }
+  files.push([`${imageRoot}/files/boot-x64/syslinux.cfg`, 'syslinux.cfg']);
+  return files;
+}
+
+/**
+ * The arm64 FAT (image/lib/slots.ts): the Pi firmware, which starts U-Boot (config.txt), the DTBs
+ * of the boards we support, U-Boot for the Pi and for qemu virt (the boot test's -bios; the Pi
+ * ignores it), boot.scr, uboot.env, and slot A's kernel and initrd. Moved out of the root: at run
+ * time nothing reads the root's copies (raspi-firmware's, every DTB of the kernel package, the
+ * kernel and initrd raspi-firmware's hooks put in /boot/firmware, the U-Boot builds).
+ */
+async function ubootFiles(root: string, target: Target, kernel: string, bootDir: string): Promise<Array<[string, string]>> {
+  const files: Array<[string, string]> = [];
+  const keep = async (from: string, name: string) => {
+    await cp(from, `${bootDir}/${name}`);
+    files.push([`${bootDir}/${name}`, name]);
+  };
+  // Not the camera (x) and debug (db) builds of the GPU firmware: only start_x=1 or start_debug=1 in config.txt load them.
+  for (const f of await readdir(`${root}/usr/lib/raspi-firmware`)) if (!/^(start4?(x|db)\.elf|fixup4?(x|db)\.dat)$/.test(f)) await keep(`${root}/usr/lib/raspi-firmware/${f}`, f);
+  const dtbs = `${root}/usr/lib/linux-image-${kernel}/broadcom`;
+  for (const f of await readdir(dtbs)) if (/^bcm(2710|2711|2837)-.*\.dtb$/.test(f)) await keep(`${dtbs}/${f}`, f);
+  await keep(`${root}/usr/lib/u-boot/rpi_arm64/u-boot.bin`, 'u-boot.bin');
+  await keep(`${root}/usr/lib/u-boot/qemu_arm64/u-boot.bin`, 'u-boot-qemu.bin');
+  await keep(`${imageRoot}/files/boot-arm64/config.txt`, 'config.txt');
+  // gzip'd (11 of 33 MiB; booti unpacks it, boot.scr sets kernel_comp_addr_r): two kernels, two
+  // initrds and the copy an upgrade writes before its rename must fit the FAT (unpacked, the second
+  // upgrade's post-install handler found it full).
+  await run('gzip', ['-9', '-n', `${root}/boot/vmlinuz`]);
+  await rename(`${root}/boot/vmlinuz.gz`, `${root}/boot/vmlinuz`);
+  await keep(`${root}/boot/vmlinuz`, 'kernel-A');
+  await keep(`${root}/boot/initrd.img`, 'initrd-A');
+  files.push([await makeBootScr(target, bootDir), 'boot.scr']);
+  await makeUbootEnv(`${bootDir}/${UBOOT_ENV}`);
+  files.push([`${bootDir}/${UBOOT_ENV}`, UBOOT_ENV]);
+  await writeFile(`${bootDir}/${UBOOT_ARGS}`, ubootArgsText());
+  files.push([`${bootDir}/${UBOOT_ARGS}`, UBOOT_ARGS]);
+  for (const path of ['usr/lib/raspi-firmware', `usr/lib/linux-image-${kernel}`, 'usr/lib/u-boot', 'usr/share/u-boot']) await rm(`${root}/${path}`, { recursive: true, force: true });
+  for (const f of await readdir(`${root}/boot/firmware`)) await rm(`${root}/boot/firmware/${f}`, { recursive: true, force: true });
   return files;
 }
 
@@ -220,10 +253,12 @@ export async function buildImage(target: Target, options: BuildOptions): Promise
   const { root, boot } = await buildRoot(target, { release, key, work });
 
   const bootFat = `${work}/boot.vfat`;
-  await makeFat(bootFat, target.abSlots ? BOOT_MIB_X64 : bootSizeMiB, 'yubin-boot', boot);
+  // arm64: the Pi firmware, two kernels and initrds (one per slot) and U-Boot need the larger FAT.
+  const bootMiB = target.abSlots && target.arch === 'x64' ? BOOT_MIB_X64 : bootSizeMiB;
+  await makeFat(bootFat, bootMiB, 'yubin-boot', boot);
   let mbr: string | undefined;
   let core: string | undefined;
-  if (target.abSlots) {
+  if (target.abSlots && target.arch === 'x64') {
     const grub = await grubBios(work);
     mbr = grub.bootImg;
     core = grub.coreImg;
@@ -243,14 +278,6 @@ export async function buildImage(target: Target, options: BuildOptions): Promise
     bundle = await makeBundle({ rootImage: slot, compatible: compatible(target), version: release, key, out: bundlePath(target), work });
     console.log(`image: bundle ${bundle} (${((await stat(bundle)).size / MiB).toFixed(1)} MiB, ${compatible(target)} ${release})`);
   } else {
-    if (target.arch === 'arm64') {
-      // Now on the FAT: the Pi firmware, the DTBs of the boards we support, kernel and initrd. The
-      // root's copies (raspi-firmware's own, every DTB of the kernel package, the second kernel and
-      // initrd its hooks put in /boot/firmware) are never read at run time.
-      const [kernel] = await readdir(`${root}/lib/modules`);
-      for (const path of ['usr/lib/raspi-firmware', `usr/lib/linux-image-${kernel}`]) await rm(`${root}/${path}`, { recursive: true, force: true });
-      for (const f of await readdir(`${root}/boot/firmware`)) await rm(`${root}/boot/firmware/${f}`, { recursive: true, force: true });
-    }
     rootMiB = await makeExt4(`${work}/root.ext4`, root, 'yubin-root', { slackMiB: 16, journal: false });
     rootPart = [{ file: `${work}/root.ext4`, type: '83' }];
   }
@@ -260,11 +287,12 @@ export async function buildImage(target: Target, options: BuildOptions): Promise
   await makeExt4(`${work}/data.ext4`, emptyData, 'yubin-data', { slackMiB: 0, journal: true, minMiB: dataSizeMiB });
   const image = imagePath(target);
   const rawBytes = await assembleDisk(image, [
-    { file: bootFat, type: target.abSlots ? 'e' : 'c', bootable: true },
+    // FAT16 (x86-64's 16 MiB) or FAT32 (arm64: the Pi's boot ROM reads either type).
+    { file: bootFat, type: bootMiB < 64 ? 'e' : 'c', bootable: true },
     ...rootPart,
     { file: `${work}/data.ext4`, type: '83' },
   ], { ...(mbr ? { mbrCode: mbr } : {}), ...(core ? { coreImg: core } : {}), ...(target.abSlots ? { diskId: DISK_ID } : {}) });
-  const layout = target.abSlots ? `boot ${BOOT_MIB_X64}, slots A and B ${SLOT_MIB} each (root image ${rootMiB} MiB in A, B empty)` : `boot ${bootSizeMiB}, root ${rootMiB}`;
+  const layout = target.abSlots ? `boot ${bootMiB}, slots A and B ${SLOT_MIB} each (root image ${rootMiB} MiB in A, B empty)` : `boot ${bootSizeMiB}, root ${rootMiB}`;
   console.log(`image: ${image} raw ${(rawBytes / MiB).toFixed(0)} MiB (${layout}, data ${dataSizeMiB} MiB, grows on first boot)`);
   let xzBytes: number | null = null;
   if (options.xz) {
@@ -284,7 +312,7 @@ if (import.meta.main) {
   try {
     if (process.getuid?.() !== 0) throw new Error('must run as root (mmdebstrap and mke2fs -d keep file owners only as root)');
     const target = targets[parseArch(option(argv, '--arch'))];
-    const abTools = ['mksquashfs', 'grub-mkimage', 'grub-editenv', 'rauc', 'openssl'];
+    const abTools = ['mksquashfs', 'rauc', 'openssl', ...(target.arch === 'x64' ? ['grub-mkimage', 'grub-editenv'] : ['mkimage'])];
     for (const tool of ['mmdebstrap', 'depmod', 'mkfs.vfat', 'mcopy', 'mke2fs', 'sfdisk', 'xz', ...(target.abSlots ? abTools : target.arch === 'x64' ? ['syslinux'] : [])]) {
       await run('sh', ['-c', `command -v ${tool}`]).catch(() => {
         throw new Error(`${tool} not found: install the Debian packages listed in image/README.md`);

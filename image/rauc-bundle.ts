@@ -1,7 +1,7 @@
-// `npm run image:bundle:x64`: the signed upgrade bundle of this tree, image/out/yubin-<arch>.raucb
+// `npm run image:bundle:x64` / `image:bundle:arm64`: the signed upgrade bundle of this tree, image/out/yubin-<arch>.raucb
 // (the root slot image the image build makes, in a RAUC bundle). Signed with --cert/--key (or
 // YUBIN_SIGNING_CERT/YUBIN_SIGNING_KEY), else with the development key of image/out/keys/.
-// `npm run image:build:x64` makes the same bundle beside the image.
+// `npm run image:build:<arch>` makes the same bundle beside the image.
 import { stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { parseArch, option, targets, outDir } from './lib/targets.ts';

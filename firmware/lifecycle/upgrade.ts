@@ -1,8 +1,9 @@
 // Firmware upgrades on A/B boards (image/lib/slots.ts): a signed RAUC bundle is fetched (URL) or
 // taken (FILE) and handed to RAUC, which checks its signature and compatibility before it writes
-// anything, writes the other slot and makes it GRUB's first choice. The data partition is never
-// written. After the reboot yubin-health marks the new slot good, or GRUB returns to the old one
-// after its tries; the firmware then reports the rollback (`upgradeStatus`).
+// anything, writes the other slot and makes it the boot loader's first choice (GRUB on x86-64,
+// U-Boot on arm64). The data partition is never written. After the reboot yubin-health marks the
+// new slot good, or the loader returns to the old one after its tries; the firmware then reports
+// the rollback (`upgradeStatus`).
 import { configRollbackText } from '../../src/config/migrations.ts';
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
@@ -13,6 +14,8 @@ import type { Context, Service } from '../../src/context.ts';
 
 export const RAUC_CONF = '/etc/rauc/system.conf';
 export const GRUBENV = '/boot/firmware/grub/grubenv';
+/** arm64: U-Boot's environment file, RAUC's BOOT_ORDER and BOOT_<slot>_LEFT (image/lib/slots.ts). */
+export const UBOOTENV = '/boot/firmware/uboot.env';
 
 export function upgradesAvailable(conf = RAUC_CONF): boolean {
   return existsSync(conf);
@@ -104,7 +107,7 @@ export async function install(file: string, say: (line: string) => void, rauc = 
 export interface BootState {
   /** The slot this boot runs (rauc.slot= on the kernel command line), or null off A/B boards. */
   booted: string | null;
-  /** GRUB's first choice (ORDER's first slot). */
+  /** The boot loader's first choice (the first slot of GRUB's ORDER or U-Boot's BOOT_ORDER). */
   primary: string | null;
   env: Record<string, string>;
 }
@@ -120,21 +123,33 @@ export function parseGrubenv(text: string): Record<string, string> {
   return env;
 }
 
-export function bootState(cmdline = '/proc/cmdline', grubenv = GRUBENV): BootState {
-  const args = existsSync(cmdline) ? readFileSync(cmdline, 'utf8') : '';
-  const booted = /(?:^|\s)rauc\.slot=(\S+)/.exec(args)?.[1] ?? null;
-  const env = existsSync(grubenv) ? parseGrubenv(readFileSync(grubenv, 'latin1')) : {};
-  return { booted, primary: env.ORDER?.split(' ')[0] ?? null, env };
+/** A U-Boot environment (`env export -c`, fw_setenv): CRC-32, then KEY=VALUE strings each ended by NUL, an empty one last. */
+export function parseUbootEnv(bytes: Buffer): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const entry of bytes.subarray(4).toString('latin1').split('\0')) {
+    if (entry === '') break;
+    const at = entry.indexOf('=');
+    if (at > 0) env[entry.slice(0, at)] = entry.slice(at + 1);
+  }
+  return env;
 }
 
-/** The rollback, in words, when this boot is not GRUB's first choice; null when all is as chosen. */
+export function bootState(cmdline = '/proc/cmdline', grubenv = GRUBENV, ubootenv = UBOOTENV): BootState {
+  const args = existsSync(cmdline) ? readFileSync(cmdline, 'utf8') : '';
+  const booted = /(?:^|\s)rauc\.slot=(\S+)/.exec(args)?.[1] ?? null;
+  const env = existsSync(grubenv) ? parseGrubenv(readFileSync(grubenv, 'latin1')) : existsSync(ubootenv) ? parseUbootEnv(readFileSync(ubootenv)) : {};
+  return { booted, primary: (env.ORDER ?? env.BOOT_ORDER)?.split(' ')[0] ?? null, env };
+}
+
+/** The rollback, in words, when this boot is not the loader's first choice; null when all is as chosen. */
 export function rollbackText(state: BootState): string | null {
   if (!state.booted || !state.primary || state.booted === state.primary) return null;
+  // GRUB counts tries; RAUC's U-Boot variables count what is left (none after a rollback), not how many were made.
   const tries = state.env[`${state.primary}_TRY`];
   return `upgrade rolled back: slot ${state.primary} did not become healthy${tries ? ` in ${tries} tries` : ''}; running slot ${state.booted} again`;
 }
 
-/** An extension: at start, a rollback found in GRUB's state becomes an alert (console, LEDs, MQTT). */
+/** An extension: at start, a rollback found in the boot loader's state becomes an alert (console, LEDs, MQTT). */
 export function upgradeStatusService(ctx: Context, read: () => BootState = () => bootState()): Service {
   return {
     name: 'upgrade-status',

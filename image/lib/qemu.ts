@@ -19,8 +19,8 @@ export interface VmOptions {
   disk: string;
   dir: string;
   accel: Accel;
-  /** arm64 -M virt has no Pi firmware: kernel, initrd and command line come from the test. */
-  kernel?: { vmlinuz: string; initrd: string; append: string };
+  /** arm64 -M virt has no Pi firmware: the boot loader qemu starts (-bios: the image's U-Boot for qemu virt). */
+  bios?: string;
   memoryMiB?: number;
   /** A raw disk image plugged in as a USB stick (xHCI + usb-storage: the board's USB path). */
   usbStick?: string;
@@ -157,7 +157,7 @@ export class Vm {
     const args = target.arch === 'x64'
       ? ['-machine', 'pc', '-accel', this.accel === 'kvm' ? 'kvm' : 'tcg,thread=multi', '-cpu', this.accel === 'kvm' ? 'host' : 'max', ...common]
       : ['-machine', 'virt', '-cpu', 'cortex-a72', '-accel', 'tcg,thread=multi', ...common];
-    if (options.kernel) args.push('-kernel', options.kernel.vmlinuz, '-initrd', options.kernel.initrd, '-append', options.kernel.append);
+    if (options.bios) args.push('-bios', options.bios);
     this.#child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.#child.stderr?.on('data', (b: Buffer) => {
       this.#stderr = (this.#stderr + b.toString()).slice(-4000);

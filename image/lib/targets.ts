@@ -20,7 +20,7 @@ export interface Target {
   /** GNU triplet prefix of the cross toolchain, empty when building on the same CPU. */
   readonly crossPrefix: string;
   /**
-   * A/B root slots (image/lib/slots.ts): squashfs roots with their own kernel, GRUB and RAUC.
+   * A/B root slots (image/lib/slots.ts): squashfs roots with their own kernel, GRUB or U-Boot, and RAUC.
    * Without: one ext4 root, the kernel on the FAT.
    */
   readonly abSlots: boolean;
@@ -66,14 +66,16 @@ export const targets: Record<Arch, Target> = {
     arch: 'arm64',
     debianArch: 'arm64',
     // raspi-firmware: the Pi's GPU boot files (non-free-firmware); linux-image-arm64 carries the Pi DTBs.
-    packages: [...common, 'linux-image-arm64', 'raspi-firmware'],
+    // U-Boot chooses the slot (image/lib/slots.ts): u-boot-rpi for the Pi, u-boot-qemu for qemu virt;
+    // rauc writes its environment file with libubootenv-tool's fw_setenv.
+    packages: [...common, 'linux-image-arm64', 'raspi-firmware', 'u-boot-rpi', 'u-boot-qemu', 'rauc', 'rauc-service', 'libubootenv-tool'],
     // Pi 3/Zero 2 W SD (bcm2835 sdhost), Pi 4/CM4 SD and eMMC (sdhci-iproc), USB boot (dwc2, Pi 4 PCIe xHCI), qemu virt.
-    initrdModules: [...rootDisk, 'virtio_mmio', 'bcm2835', 'bcm2835_dma', 'sdhci_iproc', 'dwc2', 'pcie_brcmstb', 'reset_raspberrypi'],
+    initrdModules: [...rootDisk, 'virtio_mmio', 'bcm2835', 'bcm2835_dma', 'sdhci_iproc', 'dwc2', 'pcie_brcmstb', 'reset_raspberrypi', 'squashfs'],
     // Mainline DTBs route GPIO 14/15 to the mini-UART (ttyS1) on Pi 3/4/Zero 2 W; PL011 serves Bluetooth.
     serialConsole: 'ttyS1',
     crossPrefix: 'aarch64-linux-gnu-',
-    // The Pi boots from its own firmware (tryboot or U-Boot would be the slot chooser): not yet.
-    abSlots: false,
+    // The Pi firmware (or qemu's -bios) starts U-Boot, whose boot.scr chooses the slot.
+    abSlots: true,
   },
 };
 

@@ -6,10 +6,10 @@ import t from 'tap';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { grubCfg, makeGrubenv, raucSystemConf, MAX_TRIES } from '../../image/lib/slots.ts';
+import { grubCfg, makeGrubenv, raucSystemConf, ubootScript, makeUbootEnv, fwEnvConfig, MAX_TRIES, UBOOT_ENV_SIZE } from '../../image/lib/slots.ts';
 import { selectModules } from '../../image/lib/modules.ts';
 import { targets } from '../../image/lib/targets.ts';
-import { parseGrubenv, rollbackText, upgradeStatusService, bootState } from '../../firmware/lifecycle/upgrade.ts';
+import { parseGrubenv, parseUbootEnv, rollbackText, upgradeStatusService, bootState } from '../../firmware/lifecycle/upgrade.ts';
 import { createAlertEngine } from '../../src/alerts/engine.ts';
 import { ConfigStore } from '../../src/config/store.ts';
 import { stderrLogger } from '../../src/log/logger.ts';
@@ -34,6 +34,28 @@ t.test('the first grubenv: slot A good, B empty, as grub-editenv writes it', asy
   const text = await readFile(join(dir, 'grubenv'), 'latin1');
   t.equal(text.length, 1024, 'a 1 KiB block GRUB can rewrite in place');
   t.same(parseGrubenv(text), { ORDER: 'A B', A_OK: '1', A_TRY: '0', B_OK: '0', B_TRY: '0', MAX_TRIES: String(MAX_TRIES) });
+});
+
+t.test('boot.scr (arm64) boots each slot from its own partition with rauc.slot and counts the try in uboot.env', async (t) => {
+  const script = ubootScript(targets.arm64);
+  t.match(script, /test "\$\{SLOT\}" = A && test \$\{BOOT_A_LEFT\} -gt 0[\s\S]*setenv rootpart 59554249-02/);
+  t.match(script, /test "\$\{SLOT\}" = B && test \$\{BOOT_B_LEFT\} -gt 0[\s\S]*setenv rootpart 59554249-03/);
+  t.match(script, /root=PARTUUID=\$\{rootpart\} rootfstype=squashfs ro rootwait rauc\.slot=\$\{chosen\}/);
+  t.match(script, /env export -c -s 0x4000 \S+ BOOT_ORDER BOOT_A_LEFT BOOT_B_LEFT\nfatwrite [^\n]* uboot\.env 0x4000\n[\s\S]*booti/, 'the try is written before the kernel is started');
+  t.match(raucSystemConf(targets.arm64), /compatible=yubin-arm64[\s\S]*bootloader=uboot[\s\S]*post-install=\/usr\/lib\/yubin\/rauc-post-install[\s\S]*bootname=A[\s\S]*bootname=B/);
+  t.match(fwEnvConfig(), /^\/boot\/firmware\/uboot\.env 0x0 0x4000$/m, 'fw_setenv writes the file boot.scr reads');
+});
+
+t.test('the first uboot.env: slot A with all its tries, B none, in U-Boot\'s format (CRC-32 first)', async (t) => {
+  const dir = await tempDir(t);
+  await makeUbootEnv(join(dir, 'uboot.env'));
+  const bytes = await readFile(join(dir, 'uboot.env'));
+  t.equal(bytes.length, UBOOT_ENV_SIZE);
+  const { crc32 } = await import('node:zlib');
+  t.equal(bytes.readUInt32LE(0), crc32(bytes.subarray(4)), 'the CRC env import -c and fw_printenv check');
+  t.same(parseUbootEnv(bytes), { BOOT_ORDER: 'A B', BOOT_A_LEFT: String(MAX_TRIES), BOOT_B_LEFT: '0' });
+  await writeFile(join(dir, 'cmdline'), 'root=PARTUUID=59554249-02 ro rauc.slot=A\n');
+  t.equal(bootState(join(dir, 'cmdline'), join(dir, 'none'), join(dir, 'uboot.env')).primary, 'A', 'U-Boot\'s first choice is read when there is no grubenv');
 });
 
 t.test('a boot that is not GRUB\'s first choice is a rollback, raised as a lifecycle alert', async (t) => {
