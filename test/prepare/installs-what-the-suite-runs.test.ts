@@ -26,6 +26,7 @@ const fromNode: Record<string, string> = {
 const notRunByTheSuite: Record<string, string> = {
   'systemd-notify': 'run only under systemd (NOTIFY_SOCKET set): the image\'s unit, never a test',
   'qemu-system-x86_64': 'the boot test\'s (npm run image:test: .ci/run installs its packages); test/image/kvm-fallback runs a stand-in',
+  mkimage: 'the arm64 image build\'s (npm run image:build:arm64; image/README.md lists u-boot-tools); test/lifecycle/upgrade reads only the text of boot.scr, never runs it',
 };
 
 const searchPath = ['/usr/sbin', '/usr/bin', '/sbin', '/bin'];
