@@ -6,8 +6,8 @@
 //   held over 60 s       nothing: a button stuck down (or shorted) must not erase the office's mail
 // The time is counted only after the button is seen down at the first read: a press after the
 // firmware started does nothing, so a passer-by cannot reset a running board.
-import type { BoardProfile, LedRole } from '../profiles/profiles.ts';
-import { findChip, globalNumber } from './chip.ts';
+import type { LedRole } from '../profiles/profiles.ts';
+import { globalNumber, type GpioChip } from './chip.ts';
 import type { Pattern } from './patterns.ts';
 
 export type ResetLevel = 'settings' | 'all';
@@ -68,13 +68,11 @@ interface InputLine {
   unexport(): void;
 }
 
-/** The profile's button through /sys/class/gpio (onoff), pressed when the line is low. */
-export async function openButton(p: BoardProfile, gpioRoot: string): Promise<ButtonInput | null> {
-  if (p.resetButton === undefined) return null;
-  const chip = await findChip(gpioRoot, p.chipLabels, p.name);
+/** The button on BCM `bcm` of `chip` through /sys/class/gpio (onoff), pressed when the line is low. */
+export async function openButton(chip: GpioChip, bcm: number): Promise<ButtonInput> {
   const { Gpio } = (await import('onoff')).default;
   if (!Gpio.accessible) throw new Error('board reset button: /sys/class/gpio/export is not writable (no sysfs GPIO in this kernel, or not root)');
-  const line = new Gpio(globalNumber(chip, p.resetButton), 'in', 'none', { activeLow: true }) as unknown as InputLine;
+  const line = new Gpio(globalNumber(chip, bcm), 'in', 'none', { activeLow: true }) as unknown as InputLine;
   return {
     pressed: () => line.readSync() === 1,
     close: () => line.unexport(),

@@ -4,7 +4,7 @@
 // A board without the button's gpiochip (a PC, a development machine) is passed over in silence.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PROFILES, type ProfileName, type BoardProfile } from '../../board/profiles/profiles.ts';
+import { PROFILES, type ProfileName, type BoardProfile, type LedRole } from '../../board/profiles/profiles.ts';
 import { openButton, countPress, STAGE_LEDS, HOLD_SETTINGS_MS, HOLD_ALL_MS, type Stage } from '../../board/gpio/button.ts';
 import { gpioBackend, simulatedBackend, type LedBackend } from '../../board/gpio/backends.ts';
 import { listChips } from '../../board/gpio/chip.ts';
@@ -44,24 +44,26 @@ export async function checkResetButton(dataDir: string, say: (line: string) => v
   const p: BoardProfile = PROFILES[s['board.profile'] as ProfileName];
   if (s['board.resetButton'] === 'off' || p.resetButton === undefined) return null;
   const chips = await listChips(s['board.gpioRoot']).catch(() => []);
-  if (!chips.some((c) => p.chipLabels.includes(c.label))) return null;
+  const chip = p.chipLabels.map((label) => chips.find((c) => c.label === label)).find((c) => c !== undefined);
+  if (!chip) return null;
   let button;
   try {
-    button = await openButton(p, s['board.gpioRoot']);
+    button = await openButton(chip, p.resetButton);
   } catch (err) {
     say(`reset button not read: ${(err as Error).message}`);
     return null;
   }
-  if (!button) return null;
-  let leds: LedBackend | undefined;
+  // The LEDs are opened once, at the first stage (not for a button nobody holds); stages that
+  // follow before they are open wait for the same opening.
+  let leds: Promise<LedBackend | undefined> | undefined;
+  const openLeds = () => s['board.leds'] === 'gpio' ? gpioBackend(p, s['board.gpioRoot'], log).catch(() => undefined)
+    : s['board.leds'] === 'simulated' ? Promise.resolve(simulatedBackend(p, log)) : Promise.resolve(undefined);
   try {
     const result = await countPress(button, {
-      onStage: async (stage) => {
+      onStage: (stage) => {
         say(STAGE_TEXT[stage]);
-        if (!leds && s['board.leds'] !== 'off') {
-          leds = s['board.leds'] === 'gpio' ? await gpioBackend(p, s['board.gpioRoot'], log).catch(() => undefined) : simulatedBackend(p, log);
-        }
-        for (const [role, pattern] of Object.entries(STAGE_LEDS[stage])) leds?.show(role as keyof typeof STAGE_LEDS[Stage], pattern);
+        leds ??= openLeds();
+        void leds.then((b) => { for (const [role, pattern] of Object.entries(STAGE_LEDS[stage])) b?.show(role as LedRole, pattern); });
       },
     });
     if (result.stuck) say(`reset button held over ${Math.round(result.heldMs / 1000)} s: taken as stuck, no reset`);
@@ -73,6 +75,6 @@ export async function checkResetButton(dataDir: string, say: (line: string) => v
     return result.level;
   } finally {
     button.close();
-    await leds?.close();
+    await (await leds)?.close();
   }
 }

@@ -4,13 +4,13 @@
 // U-Boot on arm64). The data partition is never written. After the reboot yubin-health marks the
 // new slot good, or the loader returns to the old one after its tries; the firmware then reports
 // the rollback (`upgradeStatus`).
-import { configRollbackText } from '../../src/config/migrations.ts';
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join, dirname } from 'node:path';
 import type { Context, Service } from '../../src/context.ts';
+import { configRollbackText } from '../../src/config/migrations.ts';
 
 export const RAUC_CONF = '/etc/rauc/system.conf';
 export const GRUBENV = '/boot/firmware/grub/grubenv';
