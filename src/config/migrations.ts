@@ -9,7 +9,7 @@
 //
 // A step is frozen once released: it must do tomorrow what it did the day it shipped, so it names
 // keys literally and never reads today's schema.
-import { readFile, mkdir, copyFile, rename } from 'node:fs/promises';
+import { readFile, mkdir, copyFile } from 'node:fs/promises';
 import { join, dirname } from 'node:path';
 import { writeFileDurable, fsyncDir, fsyncFile } from '../files/durable.ts';
 
@@ -125,22 +125,22 @@ export async function migrateFile(file: string, db: Record<string, unknown>, opt
       throw new MigrationError(`${saved}: not valid JSON (${(err as Error).message})`);
     }
     // The newer file stays, under its own version's name: nothing the owner set there is thrown away.
+    // Copied first, then config.json replaced in one durable rename: a power cut at any point
+    // leaves a config.json (the newer one, and this runs again at the next start, or the older).
     const keptAs = join(dir, `config.v${version}.json`);
-    await rename(file, keptAs);
-    await copyFile(saved, file);
-    await fsyncFile(file);
+    await copyFile(file, keptAs);
+    await fsyncFile(keptAs);
     await fsyncDir(dir);
-    await fsyncDir(dirname(file));
+    await writeFileDurable(file, text, 0o600);
     return { db: older, outcome: { migrated: [], rolledBack: { from: version, to: current, keptAs } } };
   }
   // Each version the file passes through is kept: an older firmware of any of them can go back to it.
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await copyFile(file, join(dir, `config.v${version}.json`));
-  let next = structuredClone(db);
+  const next = structuredClone(db);
   const migrated: MigrationRecord[] = [];
   for (let v = version; v < current; v++) {
     if (v > version) await writeFileDurable(join(dir, `config.v${v}.json`), JSON.stringify(next, null, 2) + '\n', 0o600);
-    next = structuredClone(next);
     migrated.push(...migrate(next, { ...options, current: v + 1 }));
   }
   await fsyncFile(join(dir, `config.v${version}.json`));
