@@ -152,12 +152,16 @@ export class Archive {
 
   /** The day totals, read from the folders once (concurrent first callers share the one scan). */
   #scan(): Promise<Map<string, number>> {
-    this.#days ??= (async () => {
-      const days = new Map<string, number>();
-      for (const day of await this.#dayFolders()) days.set(day, await this.#dayBytes(day));
-      return days;
-    })();
-    this.#days.catch(() => (this.#days = null));
+    if (!this.#days) {
+      const scanning = (async () => {
+        const days = new Map<string, number>();
+        for (const day of await this.#dayFolders()) days.set(day, await this.#dayBytes(day));
+        return days;
+      })();
+      // A failed scan is tried again by the next caller.
+      scanning.catch(() => { if (this.#days === scanning) this.#days = null; });
+      this.#days = scanning;
+    }
     return this.#days;
   }
 
