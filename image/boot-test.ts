@@ -300,26 +300,15 @@ async function backupRoundTrip(theVm: Vm, was: { hostname: string; subject: stri
   if (!made) return;
   let reset = false;
   await step('factory-reset 2 (everything): the data partition is re-made, first-boot setup on the console', async () => {
-    await loginOnConsole(theVm);
-    theVm.type('factory-reset\r');
-    await theVm.waitFor(/Which reset, 1 or 2\? /, 20_000);
-    theVm.type('2\r');
-    await theVm.waitFor(/Type 'erase' to go on: /, 10_000);
-    theVm.type('erase\r');
-    await theVm.waitFor(/Type the hostname \([^)]*\) to confirm: /, 10_000);
-    theVm.type(`${was.hostname}\r`);
-    const remade = await theVm.waitFor(/yubin-image: factory reset: re-making the data partition[^\r\n]*[\r\n]/, was.readyMs);
+    const remade = await factoryResetAll(theVm, was.hostname, was.readyMs);
     // The console starts the setup by itself, around the ready line (before or after it).
     await theVm.waitFor(/No admin password is set yet: first-boot setup\./, was.readyMs);
     reset = true;
-    return `${remade[0].trim()}; the console starts the first-boot setup`;
+    return `${remade}; the console starts the first-boot setup`;
   });
   if (!reset) return;
   await step('first-boot setup: restore the backup from the USB stick', async () => {
-    await theVm.waitFor(/New admin password: /, 20_000);
-    theVm.type(`new-${adminPassword}\r`);
-    await theVm.waitFor(/Repeat admin password: /, 10_000);
-    theVm.type(`new-${adminPassword}\r`);
+    await chooseAdminPassword(theVm, `new-${adminPassword}`);
     await theVm.waitFor(/Set up anew, or restore a backup\? \(new\/restore\) \[new\]: /, 20_000);
     theVm.type('restore\r');
     await theVm.waitFor(/Backup file: /, 10_000);
@@ -342,6 +331,31 @@ async function backupRoundTrip(theVm: Vm, was: { hostname: string; subject: stri
     if (m[1]!.trim() !== was.hostname) return fail(`hostname is ${JSON.stringify(m[1])} after the restore, not ${was.hostname}`);
     return `APOP login and RETR 1 give SHA-256 ${before!.slice(0, 16)}…, as before the reset; hostname ${was.hostname}; admin password of the backed-up board`;
   });
+}
+
+/**
+ * `factory-reset` level 2 on the console, confirmed with the board's hostname; resolves with the
+ * board's line that it re-makes the data partition at the boot that follows.
+ */
+export async function factoryResetAll(theVm: Vm, hostname: string, bootMs: number): Promise<string> {
+  await loginOnConsole(theVm);
+  theVm.type('factory-reset\r');
+  await theVm.waitFor(/Which reset, 1 or 2\? /, 20_000);
+  theVm.type('2\r');
+  await theVm.waitFor(/Type 'erase' to go on: /, 20_000);
+  theVm.type('erase\r');
+  await theVm.waitFor(/Type the hostname \([^)]*\) to confirm: /, 20_000);
+  theVm.type(`${hostname}\r`);
+  await theVm.waitFor(/rebooting to reset/, 30_000);
+  return (await theVm.waitFor(/yubin-image: factory reset: re-making the data partition[^\r\n]*[\r\n]/, bootMs))[0].trim();
+}
+
+/** The first-boot setup's first question: the new admin password, typed twice. */
+export async function chooseAdminPassword(theVm: Vm, password: string): Promise<void> {
+  await theVm.waitFor(/New admin password: /, 20_000);
+  theVm.type(`${password}\r`);
+  await theVm.waitFor(/Repeat admin password: /, 20_000);
+  theVm.type(`${password}\r`);
 }
 
 // The console (firmware/console/session.ts): a banner, "Password: ", then "Logged in." and a
