@@ -146,7 +146,8 @@ async function bootFiles(root: string, target: Target, bootDir: string): Promise
   await rm(bootDir, { recursive: true, force: true });
   await mkdir(bootDir, { recursive: true });
   if (target.abSlots) {
-    // Each slot boots its own kernel: they stay in the root, under names the loader knows.
+    // Each slot boots its own kernel, under names the loader knows: x86-64's stay in the root (GRUB
+    // reads squashfs), arm64's go to the FAT (ubootFiles).
     await rename(`${root}/boot/vmlinuz-${kernel}`, `${root}/boot/vmlinuz`);
     await rename(`${root}/boot/initrd.img-${kernel}`, `${root}/boot/initrd.img`);
     for (const f of await readdir(`${root}/boot`)) if (!['firmware', 'vmlinuz', 'initrd.img'].includes(f)) await rm(`${root}/boot/${f}`, { recursive: true, force: true });
@@ -178,8 +179,9 @@ async function ubootFiles(root: string, target: Target, kernel: string, bootDir:
     await cp(from, `${bootDir}/${name}`);
     files.push([`${bootDir}/${name}`, name]);
   };
-  // Not the camera (x) and debug (db) builds of the GPU firmware: only start_x=1 or start_debug=1 in config.txt load them.
-  for (const f of await readdir(`${root}/usr/lib/raspi-firmware`)) if (!/^(start4?(x|db)\.elf|fixup4?(x|db)\.dat)$/.test(f)) await keep(`${root}/usr/lib/raspi-firmware/${f}`, f);
+  // Not the camera (x) and debug (db) builds of the GPU firmware (start4x.elf, start_x.elf, …):
+  // only start_x=1 or start_debug=1 in config.txt load them.
+  for (const f of await readdir(`${root}/usr/lib/raspi-firmware`)) if (!/^(start(4|_)(x|db)\.elf|fixup(4|_)(x|db)\.dat)$/.test(f)) await keep(`${root}/usr/lib/raspi-firmware/${f}`, f);
   const dtbs = `${root}/usr/lib/linux-image-${kernel}/broadcom`;
   for (const f of await readdir(dtbs)) if (/^bcm(2710|2711|2837)-.*\.dtb$/.test(f)) await keep(`${dtbs}/${f}`, f);
   await keep(`${root}/usr/lib/u-boot/rpi_arm64/u-boot.bin`, 'u-boot.bin');
@@ -188,10 +190,13 @@ async function ubootFiles(root: string, target: Target, kernel: string, bootDir:
   // gzip'd (11 of 33 MiB; booti unpacks it, boot.scr sets kernel_comp_addr_r): two kernels, two
   // initrds and the copy an upgrade writes before its rename must fit the FAT (unpacked, the second
   // upgrade's post-install handler found it full).
+  // Moved, not copied: the slot's squashfs does not carry them (nothing reads them there; the
+  // bundle carries them beside the root image, see bundleFiles).
   await run('gzip', ['-9', '-n', `${root}/boot/vmlinuz`]);
-  await rename(`${root}/boot/vmlinuz.gz`, `${root}/boot/vmlinuz`);
-  await keep(`${root}/boot/vmlinuz`, 'kernel-A');
-  await keep(`${root}/boot/initrd.img`, 'initrd-A');
+  for (const [from, name] of [['vmlinuz.gz', 'kernel-A'], ['initrd.img', 'initrd-A']] as const) {
+    await rename(`${root}/boot/${from}`, `${bootDir}/${name}`);
+    files.push([`${bootDir}/${name}`, name]);
+  }
   files.push([await makeBootScr(target, bootDir), 'boot.scr']);
   await makeUbootEnv(`${bootDir}/${UBOOT_ENV}`);
   files.push([`${bootDir}/${UBOOT_ENV}`, UBOOT_ENV]);
@@ -222,7 +227,15 @@ export interface BuildOptions {
 }
 
 /** The appliance's root for `target` in `work`/root, and the FAT's files: Debian, Node, the firmware. */
-export async function buildRoot(target: Target, options: { release: string; key: SigningKey; work: string }): Promise<{ root: string; boot: Array<[string, string]> }> {
+export interface BuiltRoot {
+  root: string;
+  /** The FAT's files (path → name on the FAT). */
+  boot: Array<[string, string]>;
+  /** Files an upgrade bundle carries beside the root image (path → name in the bundle): on arm64 the slot's kernel and initrd, which RAUC's post-install handler puts on the FAT. */
+  bundleFiles: Array<[string, string]>;
+}
+
+export async function buildRoot(target: Target, options: { release: string; key: SigningKey; work: string }): Promise<BuiltRoot> {
   const { work } = options;
   await mkdir(work, { recursive: true });
   const bundle = await bundleFirmware({ target, entry: `${repoRoot}/firmware/yubin.ts`, out: `${work}/app` });
@@ -234,7 +247,8 @@ export async function buildRoot(target: Target, options: { release: string; key:
   await run('tar', ['-xpf', tarball, '-C', root, '--numeric-owner']);
   const boot = await bootFiles(root, target, `${work}/boot`);
   await customizeRoot(root, target, `${work}/app`, options);
-  return { root, boot };
+  const bundleFiles = boot.filter(([, name]) => name === 'kernel-A' || name === 'initrd-A').map(([path, name]): [string, string] => [path, name.replace(/-A$/, '')]);
+  return { root, boot, bundleFiles };
 }
 
 /** The root slot image: squashfs (xz; the root is read-only anyway), refused when it outgrows its slot. */
@@ -250,7 +264,7 @@ export async function buildImage(target: Target, options: BuildOptions): Promise
   const release = options.release ?? VERSION;
   const key = options.key ?? (await signingKey());
   if (target.abSlots && key.development) console.log(`image: signing with the DEVELOPMENT key ${key.cert} (give --cert/--key for a release)`);
-  const { root, boot } = await buildRoot(target, { release, key, work });
+  const { root, boot, bundleFiles } = await buildRoot(target, { release, key, work });
 
   const bootFat = `${work}/boot.vfat`;
   // arm64: the Pi firmware, two kernels and initrds (one per slot) and U-Boot need the larger FAT.
@@ -275,7 +289,7 @@ export async function buildImage(target: Target, options: BuildOptions): Promise
     const bytes = await slotImage(root, slot, target);
     rootMiB = Math.round((bytes / MiB) * 10) / 10;
     rootPart = [{ file: slot, type: '83', sizeMiB: SLOT_MIB }, { file: null, type: '83', sizeMiB: SLOT_MIB }];
-    bundle = await makeBundle({ rootImage: slot, compatible: compatible(target), version: release, key, out: bundlePath(target), work });
+    bundle = await makeBundle({ rootImage: slot, files: bundleFiles, compatible: compatible(target), version: release, key, out: bundlePath(target), work });
     console.log(`image: bundle ${bundle} (${((await stat(bundle)).size / MiB).toFixed(1)} MiB, ${compatible(target)} ${release})`);
   } else {
     rootMiB = await makeExt4(`${work}/root.ext4`, root, 'yubin-root', { slackMiB: 16, journal: false });

@@ -23,9 +23,9 @@ if (import.meta.main) {
     if (key.development) console.log(`bundle: signing with the DEVELOPMENT key ${key.cert}`);
     const release = option(argv, '--release') ?? VERSION;
     const work = `${outDir}/${target.arch}-bundle`;
-    const { root } = await buildRoot(target, { release, key, work });
+    const { root, bundleFiles } = await buildRoot(target, { release, key, work });
     await slotImage(root, `${work}/root.img`, target);
-    const out = await makeBundle({ rootImage: `${work}/root.img`, compatible: compatible(target), version: release, key, out: option(argv, '--out') ?? bundlePath(target), work });
+    const out = await makeBundle({ rootImage: `${work}/root.img`, files: bundleFiles, compatible: compatible(target), version: release, key, out: option(argv, '--out') ?? bundlePath(target), work });
     console.log(`bundle: ${out} (${((await stat(out)).size / 1048576).toFixed(1)} MiB, ${compatible(target)} ${release}) in ${secondsSince(start)} s`);
   } catch (err) {
     console.error(`bundle: ${(err as Error).message}`);

@@ -49,20 +49,20 @@ async function makeBundles(target: Target, dir: string): Promise<Bundles> {
   const key = await signingKey();
   const work = `${dir}/v2`;
   const v2Release = `v2-${randomBytes(3).toString('hex')}`;
-  const { root } = await buildRoot(target, { release: v2Release, key, work });
+  const { root, bundleFiles: files } = await buildRoot(target, { release: v2Release, key, work });
   const v2Image = `${work}/root.img`;
   await slotImage(root, v2Image, target);
-  const v2 = await makeBundle({ rootImage: v2Image, compatible: compatible(target), version: v2Release, key, out: `${dir}/v2.raucb`, work });
+  const v2 = await makeBundle({ rootImage: v2Image, files, compatible: compatible(target), version: v2Release, key, out: `${dir}/v2.raucb`, work });
   // The same root, but a firmware that dies before its ready line, every time.
   await writeFile(`${root}/usr/lib/yubin/app/yubin.mjs`, "console.error('yubin: this firmware is broken on purpose (upgrade test)'); process.exit(3);\n");
   await writeFile(`${root}/usr/lib/yubin/release`, 'broken\n');
   const brokenImage = `${work}/broken.img`;
   await makeSquashfs(brokenImage, root, target, { fast: true });
-  const broken = await makeBundle({ rootImage: brokenImage, compatible: compatible(target), version: 'broken', key, out: `${dir}/broken.raucb`, work });
+  const broken = await makeBundle({ rootImage: brokenImage, files, compatible: compatible(target), version: 'broken', key, out: `${dir}/broken.raucb`, work });
   const stranger = await makeKey(`${dir}/keys`, 'stranger');
-  const foreign = await makeBundle({ rootImage: v2Image, compatible: compatible(target), version: v2Release, key: stranger, out: `${dir}/foreign.raucb`, work });
+  const foreign = await makeBundle({ rootImage: v2Image, files, compatible: compatible(target), version: v2Release, key: stranger, out: `${dir}/foreign.raucb`, work });
   const other = target.arch === 'x64' ? targets.arm64 : targets.x64;
-  const otherArch = await makeBundle({ rootImage: v2Image, compatible: compatible(other), version: v2Release, key, out: `${dir}/${other.arch}.raucb`, work });
+  const otherArch = await makeBundle({ rootImage: v2Image, files, compatible: compatible(other), version: v2Release, key, out: `${dir}/${other.arch}.raucb`, work });
   const truncated = `${dir}/truncated.raucb`;
   await copyFile(v2, truncated);
   await truncate(truncated, Math.floor((await stat(v2)).size / 2));

@@ -40,6 +40,8 @@ export async function signingKey(options: { cert?: string | undefined; key?: str
 export interface BundleSpec {
   /** The root slot image (squashfs). */
   rootImage: string;
+  /** Files beside it (path → name in the bundle), not in the manifest: read by the board's post-install handler, covered by the signature like the rest. */
+  files?: ReadonlyArray<readonly [string, string]>;
   compatible: string;
   version: string;
   key: SigningKey;
@@ -47,12 +49,13 @@ export interface BundleSpec {
   work: string;
 }
 
-/** `rauc bundle`: a plain bundle (squashfs + CMS signature) holding the root image for the rootfs slot class. */
+/** `rauc bundle`: a plain bundle (squashfs + CMS signature) holding the root image for the rootfs slot class, and `files`. */
 export async function makeBundle(spec: BundleSpec): Promise<string> {
   const dir = `${spec.work}/bundle-content`;
   await rm(dir, { recursive: true, force: true });
   await mkdir(dir, { recursive: true });
   await copyFile(spec.rootImage, `${dir}/root.img`);
+  for (const [path, name] of spec.files ?? []) await copyFile(path, `${dir}/${name}`);
   await writeFile(`${dir}/manifest.raucm`, `[update]
 compatible=${spec.compatible}
 version=${spec.version}

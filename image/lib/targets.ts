@@ -76,6 +76,21 @@ export const targets: Record<Arch, Target> = {
     crossPrefix: 'aarch64-linux-gnu-',
     // The Pi firmware (or qemu's -bios) starts U-Boot, whose boot.scr chooses the slot.
     abSlots: true,
+    modules: {
+      // The Pi 3 / 4 / Zero 2 W / CM4 and qemu virt: SD and eMMC, USB (dwc2, the Pi 4's PCIe xHCI),
+      // Ethernet (Pi 4 GENET, Pi 3's USB LAN chips, USB adapters), the SoC's clocks, firmware
+      // mailbox, thermal, watchdog, RNG and GPIO; RTC chips of HATs (I2C); the rest as on x86-64.
+      // The SoC's own drivers named here that Debian builds in (mmc_block, bcm2835_dma,
+      // pcie_brcmstb, the mini-UART, the firmware clock) need no module.
+      dirs: ['net/netfilter', 'net/ipv4/netfilter', 'net/ipv6/netfilter', 'net/8021q', 'drivers/net/usb', 'drivers/net/phy', 'drivers/net/mdio',
+        'drivers/mmc', 'drivers/usb/host', 'drivers/usb/dwc2', 'drivers/usb/storage', 'drivers/usb/serial', 'drivers/usb/common', 'drivers/virtio',
+        'drivers/char/hw_random', 'drivers/watchdog', 'drivers/gpio', 'drivers/leds', 'drivers/pci/controller', 'drivers/reset', 'drivers/clk/bcm',
+        'drivers/firmware', 'drivers/soc/bcm', 'drivers/mailbox', 'drivers/thermal/broadcom', 'drivers/cpufreq', 'drivers/rtc', 'drivers/pinctrl/bcm',
+        'fs/ext4', 'fs/fat', 'fs/exfat', 'fs/nls', 'fs/squashfs', 'arch/arm64/crypto', 'crypto'],
+      names: [...rootDisk.filter((m) => m !== 'ext4' && m !== 'mmc_block'), 'virtio_mmio', 'bcm2835', 'sdhci_iproc', 'dwc2', 'reset_raspberrypi',
+        'virtio_net', 'loop', 'squashfs', 'ext4', 'vfat', 'genet', 'mdio_bcm_unimac', 'broadcom', 'smsc95xx', 'lan78xx', 'i2c_bcm2835',
+        'bcm2835_wdt', 'bcm2835_rng', 'iproc_rng200', 'bcm2711_thermal', 'bcm2835_thermal', 'raspberrypi_cpufreq', 'leds_gpio'],
+    },
   },
 };
 

@@ -3,7 +3,7 @@
 // alert, and `upgrade` off an A/B board says it is not available. The whole path runs in qemu:
 // image/upgrade-test.ts.
 import t from 'tap';
-import { writeFile, readFile } from 'node:fs/promises';
+import { writeFile, readFile, mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { grubCfg, makeGrubenv, raucSystemConf, ubootScript, makeUbootEnv, fwEnvConfig, MAX_TRIES, UBOOT_ENV_SIZE } from '../../image/lib/slots.ts';
@@ -103,4 +103,31 @@ t.test('kept kernel modules bring what they depend on; a module named but missin
   const kept = selectModules(dep, { dirs: ['drivers/net/ethernet/intel'], names: ['loop'] });
   t.same([...kept].sort(), ['kernel/drivers/block/loop.ko', 'kernel/drivers/net/ethernet/intel/e1000e/e1000e.ko', 'kernel/drivers/pps/pps_core.ko', 'kernel/drivers/ptp/ptp.ko']);
   t.throws(() => selectModules(dep, { dirs: [], names: ['squashfs'] }), /not in this kernel: squashfs/);
+});
+
+t.test('arm64 post-install handler: the bundle\'s kernel and initrd replace the written slot\'s pair on the FAT', async (t) => {
+  // RAUC gives the handler the bundle's mount point and the target slots; /boot/firmware is a
+  // tmpfs in a private mount namespace here, copied out for the checks.
+  const dir = await tempDir(t);
+  const bundle = join(dir, 'bundle');
+  const out = join(dir, 'fat');
+  await mkdir(bundle);
+  await mkdir(out);
+  await writeFile(join(bundle, 'kernel'), 'kernel of v2\n');
+  await writeFile(join(bundle, 'initrd'), 'initrd of v2\n');
+  const handler = new URL('../../image/files/arm64/usr/lib/yubin/rauc-post-install', import.meta.url).pathname;
+  const script = 'mount -t tmpfs tmpfs /boot && mkdir /boot/firmware && echo old > /boot/firmware/kernel-B && echo A > /boot/firmware/kernel-A && "$0" && cp -a /boot/firmware/. "$1"/';
+  const stdout = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, handler, out], {
+    env: {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', RAUC_BUNDLE_MOUNT_POINT: bundle, RAUC_TARGET_SLOTS: '1 2',
+      RAUC_SLOT_CLASS_1: 'bootloader', RAUC_SLOT_DEVICE_1: '/dev/null', RAUC_SLOT_BOOTNAME_1: '',
+      RAUC_SLOT_CLASS_2: 'rootfs', RAUC_SLOT_DEVICE_2: '/dev/null', RAUC_SLOT_BOOTNAME_2: 'B',
+    },
+    encoding: 'utf8',
+  });
+  t.match(stdout, /slot B's kernel and initrd are on the boot partition/);
+  t.same((await readdir(out)).sort(), ['initrd-B', 'kernel-A', 'kernel-B'], 'no temporary file left, slot A\'s untouched');
+  t.equal(await readFile(join(out, 'kernel-B'), 'utf8'), 'kernel of v2\n');
+  t.equal(await readFile(join(out, 'initrd-B'), 'utf8'), 'initrd of v2\n');
+  t.equal(await readFile(join(out, 'kernel-A'), 'utf8'), 'A\n');
 });
