@@ -1,6 +1,6 @@
 // A/B root slots (RAUC's "symmetric" layout, as Home Assistant OS does it), on both images:
 //   1 FAT yubin-boot: the boot loader's files and its state (which slot, how many tries)
-//   2 root slot A · 3 root slot B: read-only squashfs, each with its own kernel and initrd
+//   2 root slot A · 3 root slot B: read-only squashfs, each with its own kernel and initrd (arm64: on the FAT)
 //   4 ext4 yubin-data: never touched by an upgrade
 // x86-64: GRUB (core.img in the gap before the first partition, no grub-install: nothing is
 // mounted) picks the first slot of ORDER that is good and has tries left, counts the try in
@@ -101,9 +101,10 @@ export async function grubBios(work: string): Promise<{ bootImg: string; coreImg
 // FAT, uboot.env: boot.scr reads it (load, env import -c), counts the try and writes it back
 // (env export -c, fatwrite); RAUC writes it from Linux with libubootenv's fw_setenv
 // (/etc/fw_env.config names the file). The same works on the Pi (mmc) and on qemu virt (virtio).
-// qemu_arm64's U-Boot 2023.01 has no sqfsload, so each slot's kernel and initrd are copied from
-// its squashfs onto the FAT as kernel-A/initrd-A, kernel-B/initrd-B: by the build for slot A, by
-// RAUC's post-install handler (/usr/lib/yubin/rauc-post-install) for the slot an upgrade writes.
+// qemu_arm64's U-Boot 2023.01 has no sqfsload, so each slot's kernel and initrd live on the FAT
+// as kernel-A/initrd-A, kernel-B/initrd-B (not in the slot's squashfs): put there by the build for
+// slot A, and for the slot an upgrade writes by RAUC's post-install handler
+// (/usr/lib/yubin/rauc-post-install), from the pair the bundle carries beside its root image.
 
 /** The U-Boot environment file on the FAT, and its size (fw_env.config and boot.scr must agree). */
 export const UBOOT_ENV = 'uboot.env';
